@@ -1,0 +1,24 @@
+"""The `briefbot` command line (typer)."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import config_cmd, db_cmd, feeds_cmd, service_cmd
+
+app = typer.Typer(
+    name="briefbot",
+    help="Belarus news alerts and digests, mapped to the brief 'Belarus and the US'.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(feeds_cmd.app, name="feeds")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(db_cmd.app, name="db")
+service_cmd.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,107 @@
+"""Runtime settings read from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/briefbot.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Settings(BaseSettings):
+    """Every knob of briefbot; the README lists each with its default."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    feeds_file: Path = Path("feeds.yaml")
+    telegram_api_base: str | None = None
+    staff_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    timezone: str = "UTC"
+    allow_private_networks: bool = False
+    log_level: str = "INFO"
+
+    # Polling and fetching.
+    poll_tick_seconds: float = Field(default=30.0, gt=0)
+    fetch_timeout_seconds: float = Field(default=30.0, gt=0)
+    fetch_read_timeout_seconds: float = Field(default=15.0, gt=0)
+    fetch_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    fetch_concurrency: int = Field(default=50, gt=0)
+    fetch_per_host: int = Field(default=4, gt=0)
+    fetch_max_redirects: int = Field(default=5, ge=0, le=10)
+    parse_timeout_seconds: float = Field(default=10.0, gt=0)
+    parse_workers: int = Field(default=0, ge=0)
+    max_entries_per_feed: int = Field(default=500, gt=0)
+    feed_failing_after: int = Field(default=3, gt=0)
+    backoff_max_seconds: float = Field(default=24 * 3600.0, gt=0)
+
+    @field_validator("staff_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return tuple(int(p) for p in parts if p)
+        return value
+
+    @field_validator("staff_ids")
+    @classmethod
+    def _no_anonymous_admin(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        # 1087968824 is Telegram's "GroupAnonymousBot": anyone anonymous in any group.
+        if 1087968824 in value or 777000 in value:
+            raise ValueError("1087968824 and 777000 are Telegram service accounts, not staff")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        from bot.db.engine import async_database_url
+
+        async_database_url(value)  # raises ValueError naming what is wrong
+        return value
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _http_base(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings; a bad value becomes a ConfigError naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"][:1]).upper() or "SETTINGS"
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        raise ConfigError(problems) from None

@@ -1,0 +1,88 @@
+"""Database engines for SQLite (aiosqlite) and PostgreSQL (asyncpg), built on demand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+def async_database_url(url: str) -> str:
+    """Map the plain and driver forms of a database URL to the async driver form."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r} (expected e.g. sqlite:///storage/x.db)")
+    driver = _DRIVERS.get(scheme.lower())
+    if driver is None:
+        raise ValueError(f"unsupported database {scheme!r}: use sqlite:// or postgresql://")
+    full = f"{driver}://{rest}"
+    try:
+        make_url(full)
+    except ArgumentError as exc:
+        raise ValueError(f"malformed database URL: {exc}") from None
+    return full
+
+
+def is_sqlite(url: str) -> bool:
+    """True when the URL names an SQLite database."""
+    return async_database_url(url).startswith("sqlite")
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" hook issue BEGIN IMMEDIATE instead of pysqlite's lazy BEGIN,
+    # so a writer takes the lock up front and waits (busy_timeout) instead of failing later.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted rows are overwritten with zeros: a forgotten subscriber leaves no bytes behind.
+    cursor.execute("PRAGMA secure_delete=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """Build an async engine for the URL with the per-backend settings briefbot relies on."""
+    full = async_database_url(url)
+    if full.startswith("sqlite"):
+        _prepare_sqlite_file(full)
+        engine = create_async_engine(full, echo=echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_async_engine(full, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,192 @@
+"""Query functions. Keyword-only; the caller owns the transaction, nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.db.tables import Feed, Item
+
+# Keeps IN (...) lists under SQLite's and asyncpg's parameter limits.
+IN_CHUNK = 500
+
+
+class FeedDefinition(Protocol):
+    """What the catalog says about a feed (FeedSpec satisfies it)."""
+
+    @property
+    def id(self) -> str:
+        """The feed's slug."""
+
+    @property
+    def url(self) -> str:
+        """Where it is fetched."""
+
+    @property
+    def title(self) -> str:
+        """Its display name."""
+
+    @property
+    def publisher(self) -> str:
+        """government, state-media, independent-media, ngo or international."""
+
+    @property
+    def language(self) -> str:
+        """ISO 639-1 code."""
+
+    @property
+    def scope(self) -> str:
+        """belarus or global."""
+
+    @property
+    def enabled(self) -> bool:
+        """Whether it is polled."""
+
+    @property
+    def interval_seconds(self) -> int:
+        """Seconds between polls."""
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+async def sync_catalog_feeds(
+    *, session: AsyncSession, feeds: Sequence[FeedDefinition], now: datetime
+) -> dict[str, int]:
+    """Mirror feeds.yaml into the feeds table; catalog feeds gone from the file are disabled."""
+    existing = {f.id: f for f in (await session.scalars(select(Feed))).all()}
+    counts = {"added": 0, "updated": 0, "disabled": 0}
+    wanted = {spec.id for spec in feeds}
+    for spec in feeds:
+        row = existing.get(spec.id)
+        values: dict[str, Any] = {
+            "url": spec.url,
+            "title": spec.title,
+            "publisher": spec.publisher,
+            "language": spec.language,
+            "scope": spec.scope,
+            "interval_seconds": spec.interval_seconds,
+            "enabled": spec.enabled,
+        }
+        if row is None:
+            session.add(Feed(id=spec.id, origin="catalog", created_at=now, **values))
+            counts["added"] += 1
+        elif row.origin == "catalog" and any(getattr(row, k) != v for k, v in values.items()):
+            if row.url != spec.url:
+                # A new address gets a fresh conditional-GET state and is polled at once.
+                values.update(etag=None, last_modified=None, body_hash=None, next_check_at=None)
+            for key, value in values.items():
+                setattr(row, key, value)
+            counts["updated"] += 1
+    for feed_id, row in existing.items():
+        if row.origin == "catalog" and feed_id not in wanted and row.enabled:
+            row.enabled = False
+            counts["disabled"] += 1
+    await session.flush()
+    return counts
+
+
+async def due_feeds(*, session: AsyncSession, now: datetime) -> list[Feed]:
+    """Enabled feeds whose next check has come (or that were never checked)."""
+    stmt = (
+        select(Feed)
+        .where(col(Feed.enabled).is_(True))
+        .where(or_(col(Feed.next_check_at).is_(None), col(Feed.next_check_at) <= now))
+        .order_by(col(Feed.next_check_at), col(Feed.id))
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_feeds(*, session: AsyncSession) -> list[Feed]:
+    """Every feed, ordered by id."""
+    return list((await session.scalars(select(Feed).order_by(col(Feed.id)))).all())
+
+
+async def get_feed(*, session: AsyncSession, feed_id: str) -> Feed | None:
+    """One feed by id."""
+    return await session.get(Feed, feed_id)
+
+
+async def update_feed(*, session: AsyncSession, feed_id: str, values: dict[str, Any]) -> None:
+    """Write health or settings columns of one feed."""
+    await session.execute(update(Feed).where(col(Feed.id) == feed_id).values(**values))
+
+
+async def existing_keys(*, session: AsyncSession, feed_id: str, keys: Sequence[str]) -> set[str]:
+    """The subset of keys already stored for this feed (one IN query per 500 keys)."""
+    found: set[str] = set()
+    for chunk in _chunks(keys):
+        stmt = select(col(Item.key)).where(col(Item.feed_id) == feed_id, col(Item.key).in_(chunk))
+        found.update((await session.scalars(stmt)).all())
+    return found
+
+
+async def seen_links_and_hashes(
+    *,
+    session: AsyncSession,
+    feed_id: str,
+    urls: Sequence[str],
+    hashes: Sequence[str],
+    since: datetime,
+) -> tuple[set[str], set[str]]:
+    """Links and content hashes this feed already stored since `since` (re-served articles)."""
+    seen_urls: set[str] = set()
+    seen_hashes: set[str] = set()
+    recent = (col(Item.feed_id) == feed_id, col(Item.first_seen_at) >= since)
+    for chunk in _chunks(urls):
+        stmt = select(col(Item.url)).where(*recent, col(Item.url).in_(chunk))
+        seen_urls.update(u for u in (await session.scalars(stmt)).all() if u)
+    for chunk in _chunks(hashes):
+        stmt2 = select(col(Item.content_hash)).where(*recent, col(Item.content_hash).in_(chunk))
+        seen_hashes.update((await session.scalars(stmt2)).all())
+    return seen_urls, seen_hashes
+
+
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Item).on_conflict_do_nothing(index_elements=["feed_id", "key"])
+
+
+async def insert_items(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert item rows, skipping (feed, key) pairs another writer stored first; returns new ids."""
+    if not rows:
+        return []
+    stmt = _insert_ignoring_duplicates(session.get_bind().dialect.name).returning(col(Item.id))
+    ids: list[int] = []
+    for start in range(0, len(rows), IN_CHUNK):
+        result = await session.execute(stmt, list(rows[start : start + IN_CHUNK]))
+        ids.extend(result.scalars().all())
+    return ids
+
+
+async def count_items(*, session: AsyncSession, feed_id: str | None = None) -> int:
+    """How many items are stored (for one feed, or all)."""
+    stmt = select(func.count()).select_from(Item)
+    if feed_id is not None:
+        stmt = stmt.where(col(Item.feed_id) == feed_id)
+    return int((await session.scalar(stmt)) or 0)
+
+
+async def feed_by_url(*, session: AsyncSession, url: str) -> Feed | None:
+    """The feed stored under this URL, if any."""
+    return (await session.scalars(select(Feed).where(col(Feed.url) == url))).first()
+
+
+async def item_counts_by_feed(*, session: AsyncSession) -> dict[str, int]:
+    """Stored items per feed id."""
+    stmt = select(col(Item.feed_id), func.count()).group_by(col(Item.feed_id))
+    return {feed_id: int(n) for feed_id, n in (await session.execute(stmt)).all()}
+
+
+async def stored_keys(*, session: AsyncSession, feed_id: str) -> set[str]:
+    """Every item key stored for one feed (for dry runs; not for the hot path)."""
+    stmt = select(col(Item.key)).where(col(Item.feed_id) == feed_id)
+    return set((await session.scalars(stmt)).all())

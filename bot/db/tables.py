@@ -1,0 +1,79 @@
+"""SQLModel tables. Every change here needs an Alembic migration in migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from bot.db.types import UTCDateTime
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Feed(SQLModel, table=True):
+    """A polled source: its catalog entry and its health."""
+
+    __tablename__ = "feeds"
+
+    id: str = Field(sa_column=Column(String(64), primary_key=True))
+    url: str = Field(sa_column=Column(String(2048), nullable=False, unique=True))
+    title: str = Field(sa_column=Column(String(300), nullable=False))
+    publisher: str = Field(sa_column=Column(String(32), nullable=False))
+    language: str = Field(sa_column=Column(String(16), nullable=False))
+    scope: str = Field(sa_column=Column(String(16), nullable=False))
+    interval_seconds: int = Field(sa_column=Column(Integer, nullable=False))
+    enabled: bool = True
+    # "catalog" rows mirror feeds.yaml; "staff" rows were added from the bot or CLI.
+    origin: str = Field(default="catalog", sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+    etag: str | None = Field(default=None, sa_column=Column(String(512)))
+    last_modified: str | None = Field(default=None, sa_column=Column(String(128)))
+    body_hash: str | None = Field(default=None, sa_column=Column(String(64)))
+    last_status: int | None = None
+    last_checked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_success_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_new_item_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    consecutive_errors: int = 0
+    last_error_reason: str | None = Field(default=None, sa_column=Column(String(64)))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    next_check_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
+
+
+class Item(SQLModel, table=True):
+    """One entry of a feed, stored once per (feed, key)."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("feed_id", "key", name="uq_items_feed_key"),
+        Index("ix_items_feed_url", "feed_id", "url"),
+        Index("ix_items_feed_content_hash", "feed_id", "content_hash"),
+        Index("ix_items_first_seen_at", "first_seen_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    feed_id: str = Field(
+        sa_column=Column(String(64), ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(sa_column=Column(String(512), nullable=False))
+    guid: str | None = Field(default=None, sa_column=Column(String(1024)))
+    url: str | None = Field(default=None, sa_column=Column(String(2048)))
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    published_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    first_seen_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    language: str = Field(sa_column=Column(String(16), nullable=False))
+    content_hash: str = Field(sa_column=Column(String(64), nullable=False))

@@ -1,0 +1,1 @@
+"""Feed ingestion: URL guard, fetch, parse, poll."""

@@ -1,0 +1,35 @@
+"""Logging set-up: one key=value line per event, and no secrets."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# A Telegram bot token: digits, a colon, then 30+ URL-safe characters.
+TOKEN_PATTERN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
+
+
+class RedactTokens(logging.Filter):
+    """Replace anything shaped like a bot token, wherever it slipped into a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message with tokens masked."""
+        message = record.getMessage()
+        if TOKEN_PATTERN.search(message):
+            record.msg = TOKEN_PATTERN.sub("<token>", message)
+            record.args = None
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr as `time level logger message`; quiet the chattier libraries."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    )
+    handler.addFilter(RedactTokens())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiosqlite", "asyncio", "apscheduler.executors.default", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,73 @@
+"""Composition: builds the database, fetcher, parser pool and poller from Settings, on demand."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config.settings import Settings
+from bot.db.engine import create_engine, session_factory
+from bot.db.migrate import upgrade
+from bot.ingest.fetch import Fetcher, FetchPolicy
+from bot.ingest.parsepool import ParserPool
+from bot.ingest.poller import NewItemsHook, Poller, PollPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """An engine on a migrated database and its session factory."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """Open the configured database, bringing its schema up to date first."""
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        yield Database(engine, session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+def poll_policy(settings: Settings) -> PollPolicy:
+    """The poller's limits from Settings; a feed gets its fetch and parse budget plus slack."""
+    return PollPolicy(
+        concurrency=settings.fetch_concurrency,
+        feed_timeout_seconds=settings.fetch_timeout_seconds + settings.parse_timeout_seconds + 30,
+        max_entries=settings.max_entries_per_feed,
+        failing_after=settings.feed_failing_after,
+        backoff_cap_seconds=settings.backoff_max_seconds,
+    )
+
+
+@asynccontextmanager
+async def open_fetch_and_parse(settings: Settings) -> AsyncIterator[tuple[Fetcher, ParserPool]]:
+    """A fetcher (one HTTP session) and a parser pool, closed on exit."""
+    async with (
+        Fetcher(FetchPolicy.from_settings(settings)) as fetcher,
+        ParserPool(
+            workers=settings.parse_workers or None, timeout=settings.parse_timeout_seconds
+        ) as parser,
+    ):
+        yield fetcher, parser
+
+
+@asynccontextmanager
+async def open_poller(
+    settings: Settings, database: Database, *, on_new_items: NewItemsHook | None = None
+) -> AsyncIterator[Poller]:
+    """A poller wired to the database, a fetcher and a parser pool."""
+    async with open_fetch_and_parse(settings) as (fetcher, parser):
+        yield Poller(
+            sessions=database.sessions,
+            fetcher=fetcher,
+            parser=parser,
+            policy=poll_policy(settings),
+            on_new_items=on_new_items,
+        )

@@ -1,0 +1,1 @@
+"""Matching: normalisation, the rule language, the matcher and story clustering."""

@@ -1,0 +1,1 @@
+"""Poll benchmark: a feed corpus generator, a feed server and the runner."""

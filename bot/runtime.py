@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config.settings import Settings
-from bot.db.engine import create_engine, session_factory
+from bot.db.engine import Database, create_engine
 from bot.db.migrate import upgrade
 from bot.ingest.fetch import Fetcher, FetchPolicy
+from bot.ingest.outcomes import PollPolicy
 from bot.ingest.parsepool import ParserPool
-from bot.ingest.poller import NewItemsHook, Poller, PollPolicy
-
-
-@dataclass(frozen=True, slots=True)
-class Database:
-    """An engine on a migrated database and its session factory."""
-
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+from bot.ingest.poller import NewItemsHook, Poller
 
 
 @asynccontextmanager
@@ -30,7 +20,7 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
-        yield Database(engine, session_factory(engine))
+        yield Database.on(engine)
     finally:
         await engine.dispose()
 
@@ -65,7 +55,7 @@ async def open_poller(
     """A poller wired to the database, a fetcher and a parser pool."""
     async with open_fetch_and_parse(settings) as (fetcher, parser):
         yield Poller(
-            sessions=database.sessions,
+            database=database,
             fetcher=fetcher,
             parser=parser,
             policy=poll_policy(settings),

@@ -5,31 +5,67 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from bot.config.catalog import Catalog
 from bot.config.settings import Settings
 from bot.db import queries
-from bot.db.tables import Feed, Item
+from bot.db.engine import Database
+from bot.db.tables import Feed
+from bot.ingest.poller import NewItemsHook
+from bot.ingest.types import Entry
 from bot.jobs import add_poll_job, build_scheduler
-from bot.runtime import Database, open_database, open_poller
+from bot.matching.hook import MatchingHook, Prepared, rules_version
+from bot.matching.matcher import Matcher
+from bot.runtime import open_database, open_poller
 
 log = logging.getLogger(__name__)
 TITLES_LOGGED_PER_FEED = 3
 
 
-async def log_new_items(
-    *, session: AsyncSession, feed: Feed, item_ids: Sequence[int], now: datetime
-) -> None:
-    """Until delivery exists, say what was found (titles are public feed text, not personal)."""
-    stmt = select(col(Item.title)).where(col(Item.id).in_(item_ids[:TITLES_LOGGED_PER_FEED]))
-    titles = (await session.scalars(stmt)).all()
-    log.info("feed=%s new_items=%d e.g. %s", feed.id, len(item_ids), " | ".join(titles))
+class ServiceHook:
+    """Matching, then (until delivery exists) a log line naming the relevant new items."""
+
+    def __init__(self, catalog: Catalog, *, announce: bool) -> None:
+        self._matching = MatchingHook(Matcher.from_catalog(catalog), version=rules_version(catalog))
+        self._announce = announce
+
+    def prepare(self, feed: Feed, entries: Sequence[Entry]) -> Mapping[str, object]:
+        """Verdicts per entry key."""
+        return self._matching.prepare(feed, entries)
+
+    async def store(
+        self,
+        *,
+        session: AsyncSession,
+        feed: Feed,
+        stored: Sequence[tuple[int, Entry]],
+        prepared: Mapping[str, object],
+        now: datetime,
+    ) -> None:
+        """Store verdicts; log relevant titles (public feed text, nothing personal)."""
+        await self._matching.store(
+            session=session, feed=feed, stored=stored, prepared=prepared, now=now
+        )
+        if not self._announce:
+            return
+        relevant = [
+            entry
+            for _, entry in stored
+            if isinstance(ready := prepared[entry.key], Prepared) and ready.verdict.relevant
+        ]
+        titles = " | ".join(e.title for e in relevant[:TITLES_LOGGED_PER_FEED])
+        log.info(
+            "feed=%s new_items=%d relevant=%d e.g. %s", feed.id, len(stored), len(relevant), titles
+        )
+
+
+def new_items_hook(catalog: Catalog, *, announce: bool) -> NewItemsHook:
+    """The hook the service and `poll` give the poller."""
+    return ServiceHook(catalog, announce=announce)
 
 
 async def sync_catalog(database: Database, catalog: Catalog, now: datetime) -> dict[str, int]:
@@ -57,7 +93,8 @@ async def run_service(
     async with open_database(settings) as database:
         counts = await sync_catalog(database, catalog, datetime.now(UTC))
         log.info("catalog synced %s", " ".join(f"{k}={v}" for k, v in counts.items()))
-        async with open_poller(settings, database, on_new_items=log_new_items) as poller:
+        hook = new_items_hook(catalog, announce=True)
+        async with open_poller(settings, database, on_new_items=hook) as poller:
 
             async def poll() -> None:
                 await poller.poll_due_feeds(datetime.now(UTC))

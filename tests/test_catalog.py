@@ -290,10 +290,10 @@ def test_catalog_round_trips_through_yaml() -> None:
                 titles={"en": "yes", "be": "Палітвязні: 1:30", "ru": "&x *y #z"},
                 recommendation="R1",
                 urgent=True,
-                rules=["'quoted' OR \"double\"", "on"],
+                rules=['сям\'я OR "double quoted"', "on", "title:«фраза тут» NEAR/3 xyz*"],
             )
         ],
-        aliases={"null": ["~", "0x1F"], "лукашэнка": ["Лукашенко"]},
+        aliases={"null": ["null", "0x1F", "yes"], "лукашэнка": ["Лукашенко"]},
         context=["belarus\nminsk"],
     )
     assert parse_catalog(catalog_to_yaml(tricky)) == tricky

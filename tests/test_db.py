@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from bot.db.engine import async_database_url, create_engine, session_factory
-from bot.db.migrate import current_revision, head_revision, upgrade
+from bot.db.migrate import HEAD_REVISION, current_revision, head_revision, upgrade
 from bot.db.tables import Feed, Item
 
 
@@ -96,3 +96,20 @@ async def test_item_ids_hold_values_beyond_32_bits(engine: AsyncEngine) -> None:
         )
     async with sessions() as session:
         assert (await session.scalars(select(col(Item.id)))).one() == big
+
+
+async def test_migrations_build_exactly_the_tables_the_models_describe(engine: AsyncEngine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    def diff(conn: object) -> list[object]:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})  # type: ignore[arg-type]
+        return list(compare_metadata(context, SQLModel.metadata))
+
+    async with engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+
+
+def test_the_head_constant_matches_the_newest_migration() -> None:
+    assert head_revision() == HEAD_REVISION

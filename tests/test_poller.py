@@ -8,18 +8,23 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
+from bot.db import engine as engine_module
 from bot.db import queries
-from bot.db.engine import session_factory
+from bot.db.engine import Database, create_engine
+from bot.db.migrate import upgrade
 from bot.db.tables import Feed, Item
 from bot.ingest.fetch import Fetcher, FetchPolicy
+from bot.ingest.outcomes import PollPolicy
 from bot.ingest.parsepool import ParserPool
-from bot.ingest.poller import Poller, PollPolicy
+from bot.ingest.poller import Poller
+from bot.ingest.types import Entry
 from tests.support.feedserver import FeedServer
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -48,14 +53,14 @@ def entries(n: int, prefix: str = "a") -> list[tuple[str, str, str]]:
 
 @dataclass
 class Harness:
-    sessions: async_sessionmaker[AsyncSession]
+    database: Database
     poller: Poller
     server: FeedServer
     fetcher: Fetcher
     parser: ParserPool
 
     async def add_feed(self, feed_id: str, path: str, *, interval: int = 900) -> None:
-        async with self.sessions() as session, session.begin():
+        async with self.database.sessions() as session, session.begin():
             session.add(
                 Feed(
                     id=feed_id,
@@ -70,13 +75,13 @@ class Harness:
             )
 
     async def feed(self, feed_id: str) -> Feed:
-        async with self.sessions() as session:
+        async with self.database.sessions() as session:
             feed = await queries.get_feed(session=session, feed_id=feed_id)
             assert feed is not None
             return feed
 
     async def item_keys(self, feed_id: str) -> list[str]:
-        async with self.sessions() as session:
+        async with self.database.sessions() as session:
             stmt = select(col(Item.key)).where(col(Item.feed_id) == feed_id).order_by(col(Item.id))
             return list((await session.scalars(stmt)).all())
 
@@ -95,13 +100,13 @@ async def harness(engine: AsyncEngine, feed_server: FeedServer) -> AsyncIterator
     )
     async with Fetcher(policy) as fetcher, ParserPool(workers=1, timeout=5.0) as parser:
         poller = Poller(
-            sessions=session_factory(engine),
+            database=Database.on(engine),
             fetcher=fetcher,
             parser=parser,
             policy=PollPolicy(concurrency=10, feed_timeout_seconds=5.0, failing_after=3),
             rng=random.Random(7),
         )
-        yield Harness(session_factory(engine), poller, feed_server, fetcher, parser)
+        yield Harness(Database.on(engine), poller, feed_server, fetcher, parser)
 
 
 async def test_cold_poll_stores_every_item_once_and_records_health(harness: Harness) -> None:
@@ -294,25 +299,32 @@ async def test_hung_feed_times_out_and_the_cycle_finishes(harness: Harness) -> N
 async def test_paused_feeds_are_not_polled(harness: Harness) -> None:
     harness.server.add("/f.xml", rss(entries(1)))
     await harness.add_feed("f", "/f.xml")
-    async with harness.sessions() as session, session.begin():
+    async with harness.database.sessions() as session, session.begin():
         await queries.update_feed(session=session, feed_id="f", values={"enabled": False})
     report = await harness.poller.poll_due_feeds(NOW)
     assert report.outcomes == []
     assert harness.server.hits("/f.xml") == 0
 
 
-async def test_a_failing_new_items_hook_rolls_back_and_is_isolated(harness: Harness) -> None:
-    async def explode(**_: object) -> None:
+class ExplodingHook:
+    """Crashes while storing, after the items were inserted in the same transaction."""
+
+    def prepare(self, feed: Feed, entries: Sequence[Entry]) -> dict[str, object]:
+        return {}
+
+    async def store(self, **_: object) -> None:
         raise RuntimeError("matcher crashed")
 
+
+async def test_a_failing_new_items_hook_rolls_back_and_is_isolated(harness: Harness) -> None:
     harness.server.add("/f.xml", rss(entries(3)))
     await harness.add_feed("f", "/f.xml")
     poller = Poller(
-        sessions=harness.sessions,
+        database=harness.database,
         fetcher=harness.fetcher,
         parser=harness.parser,
         policy=PollPolicy(),
-        on_new_items=explode,
+        on_new_items=ExplodingHook(),
     )
     report = await poller.poll_due_feeds(NOW)
     assert report.outcomes[0].error is not None
@@ -320,3 +332,44 @@ async def test_a_failing_new_items_hook_rolls_back_and_is_isolated(harness: Harn
     # Nothing was marked seen, so the next cycle sees (and matches) the items again.
     assert await harness.item_keys("f") == []
     assert (await harness.feed("f")).body_hash is None
+
+
+class SlowHook:
+    """Holds each feed's write transaction open a little, as a slow disk would."""
+
+    def prepare(self, feed: Feed, entries: Sequence[Entry]) -> dict[str, object]:
+        return {}
+
+    async def store(self, **_: object) -> None:
+        await asyncio.sleep(0.1)
+
+
+async def test_many_feeds_writing_at_once_on_sqlite_lose_nothing(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite's waiting writers sleep and retry rather than queue: with fifty feeds finishing
+    # together, some outwaited busy_timeout ("database is locked") and lost their items.
+    # A short busy_timeout and slow writes make that certain without the write gate.
+    monkeypatch.setattr(engine_module, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    engine = create_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    await upgrade(engine)
+    database = Database.on(engine)
+    policy = FetchPolicy(allow_private=True, allow_any_port=True, per_host=50, concurrency=50)
+    try:
+        async with Fetcher(policy) as fetcher, ParserPool(workers=2) as parser:
+            poller = Poller(
+                database=database,
+                fetcher=fetcher,
+                parser=parser,
+                policy=PollPolicy(concurrency=50),
+                on_new_items=SlowHook(),
+            )
+            harness = Harness(database, poller, feed_server, fetcher, parser)
+            for n in range(50):
+                feed_server.add(f"/{n}.xml", rss(entries(30, prefix=f"f{n}-")))
+                await harness.add_feed(f"feed-{n}", f"/{n}.xml")
+            report = await poller.poll_due_feeds(NOW)
+    finally:
+        await engine.dispose()
+    assert [o.error for o in report.outcomes if o.error] == []
+    assert report.new_items == 50 * 30

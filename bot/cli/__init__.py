@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import config_cmd, db_cmd, feeds_cmd, service_cmd
+from bot.cli import config_cmd, db_cmd, feeds_cmd, match_cmd, service_cmd
 
 app = typer.Typer(
     name="briefbot",
@@ -17,6 +17,7 @@ app.add_typer(feeds_cmd.app, name="feeds")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 service_cmd.register(app)
+match_cmd.register(app)
 
 
 def main() -> None:

@@ -21,9 +21,9 @@ from bot.cli.common import (
 from bot.config.catalog import Catalog
 from bot.config.settings import Settings
 from bot.db import queries
-from bot.ingest.poller import FeedOutcome, PollReport
+from bot.ingest.outcomes import FeedOutcome, PollReport
 from bot.runtime import open_database, open_poller
-from bot.service import run_service, sync_catalog
+from bot.service import new_items_hook, run_service, sync_catalog
 
 
 async def poll_once(
@@ -32,7 +32,8 @@ async def poll_once(
     """Sync the catalog, then poll the due feeds (or every enabled feed) once."""
     async with open_database(settings) as database:
         await sync_catalog(database, catalog, now)
-        async with open_poller(settings, database) as poller:
+        hook = new_items_hook(catalog, announce=False)
+        async with open_poller(settings, database, on_new_items=hook) as poller:
             if every_feed:
                 async with database.sessions() as session:
                     feeds = [f for f in await queries.list_feeds(session=session) if f.enabled]

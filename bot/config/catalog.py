@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from bot.config.problems import Report, read_capped
+from bot.config.rulecheck import check_rules
 from bot.config.yamlnodes import YamlSyntaxError, compose_text, dump_plain
 from bot.errors import BlockedURLError, ConfigError
 from bot.ingest.urlguard import check_url
@@ -271,7 +272,22 @@ def parse_catalog_lenient(
     context = {"allow_private": allow_private}
     feeds = _entries(report, "feeds", FeedSpec, context)
     topics = _entries(report, "topics", TopicSpec, context)
-    return _assemble(report, feeds, topics, context), report.render()
+    bad = check_rules(report)
+    catalog = _assemble(report, feeds, topics, context)
+    if catalog is not None and any(bad.values()):
+        # Lenient loading keeps every rule that parses and drops the others.
+        catalog = catalog.model_copy(
+            update={
+                "topics": [
+                    t.model_copy(
+                        update={"rules": [r for r in t.rules if r not in bad.get(t.id, ())]}
+                    )
+                    for t in catalog.topics
+                ],
+                "context": [r for r in catalog.context if r not in bad[""]],
+            }
+        )
+    return catalog, report.render()
 
 
 def parse_catalog(text: str, *, source: str = "feeds.yaml", allow_private: bool = False) -> Catalog:

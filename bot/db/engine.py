@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +61,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_MS)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Deleted rows are overwritten with zeros: a forgotten subscriber leaves no bytes behind.
@@ -67,8 +69,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Sessions made from `readers()` carry this option: they open a deferred transaction,
+# which in WAL mode reads a snapshot without taking the write lock.
+READ_ONLY = "briefbot_read_only"
+
+
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -86,3 +96,50 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def reader_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reading only: on SQLite they never take the write lock."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+class WriteGate:
+    """Serialises write transactions within this process on SQLite; a no-op on PostgreSQL.
+
+    SQLite has one writer at a time and a waiting writer sleeps and retries rather than
+    queueing, so dozens of concurrent `BEGIN IMMEDIATE`s can outwait busy_timeout and fail.
+    Queueing them on an asyncio lock first keeps every write, and each one short.
+    """
+
+    def __init__(self, *, serialize: bool) -> None:
+        self._lock = asyncio.Lock() if serialize else None
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> WriteGate:
+        """A gate that serialises when the engine is SQLite."""
+        return cls(serialize=engine.dialect.name == "sqlite")
+
+    async def __aenter__(self) -> None:
+        if self._lock is not None:
+            await self._lock.acquire()
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._lock is not None:
+            self._lock.release()
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """An engine with its session factories: writers, readers, and the write gate."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    readers: async_sessionmaker[AsyncSession]
+    write_gate: WriteGate
+
+    @classmethod
+    def on(cls, engine: AsyncEngine) -> Database:
+        """Everything briefbot needs to use this engine."""
+        return cls(
+            engine, session_factory(engine), reader_factory(engine), WriteGate.for_engine(engine)
+        )

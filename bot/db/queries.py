@@ -155,16 +155,19 @@ def _insert_ignoring_duplicates(dialect: str) -> Any:
     return insert(Item).on_conflict_do_nothing(index_elements=["feed_id", "key"])
 
 
-async def insert_items(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert item rows, skipping (feed, key) pairs another writer stored first; returns new ids."""
+async def insert_items(
+    *, session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> list[tuple[int, str]]:
+    """Insert item rows, skipping (feed, key) pairs stored meanwhile; (id, key) of the new ones."""
     if not rows:
         return []
-    stmt = _insert_ignoring_duplicates(session.get_bind().dialect.name).returning(col(Item.id))
-    ids: list[int] = []
+    insert = _insert_ignoring_duplicates(session.get_bind().dialect.name)
+    stmt = insert.returning(col(Item.id), col(Item.key))
+    inserted: list[tuple[int, str]] = []
     for start in range(0, len(rows), IN_CHUNK):
         result = await session.execute(stmt, list(rows[start : start + IN_CHUNK]))
-        ids.extend(result.scalars().all())
-    return ids
+        inserted.extend((row[0], row[1]) for row in result.all())
+    return inserted
 
 
 async def count_items(*, session: AsyncSession, feed_id: str | None = None) -> int:
@@ -190,3 +193,17 @@ async def stored_keys(*, session: AsyncSession, feed_id: str) -> set[str]:
     """Every item key stored for one feed (for dry runs; not for the hot path)."""
     stmt = select(col(Item.key)).where(col(Item.feed_id) == feed_id)
     return set((await session.scalars(stmt)).all())
+
+
+async def items_since(
+    *, session: AsyncSession, since: datetime
+) -> list[tuple[str, str, str, str, datetime]]:
+    """(feed id, title, summary, language, published_at) of items first seen since `since`."""
+    stmt = select(
+        col(Item.feed_id),
+        col(Item.title),
+        col(Item.summary),
+        col(Item.language),
+        col(Item.published_at),
+    ).where(col(Item.first_seen_at) >= since)
+    return [tuple(row) for row in (await session.execute(stmt)).all()]  # type: ignore[misc]

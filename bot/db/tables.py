@@ -6,7 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -77,3 +79,50 @@ class Item(SQLModel, table=True):
     first_seen_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     language: str = Field(sa_column=Column(String(16), nullable=False))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    story_id: int | None = Field(
+        default=None,
+        sa_column=Column(BigId, ForeignKey("stories.id", ondelete="SET NULL"), index=True),
+    )
+
+
+class Story(SQLModel, table=True):
+    """Items from several outlets about the same event, within a 72-hour window."""
+
+    __tablename__ = "stories"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    first_seen_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_seen_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    # Space-separated matching keys that characterise the story (see bot/matching/cluster.py).
+    signature: str = Field(sa_column=Column(Text, nullable=False))
+    item_count: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+
+
+class Verdict(SQLModel, table=True):
+    """The matcher's verdict on one item, and why."""
+
+    __tablename__ = "verdicts"
+
+    item_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    )
+    relevant: bool = Field(sa_column=Column(Boolean, nullable=False, index=True))
+    score: float = Field(sa_column=Column(Float, nullable=False))
+    urgent: bool = Field(sa_column=Column(Boolean, nullable=False))
+    recommendations: str = Field(sa_column=Column(String(32), nullable=False))  # "R1,R3"
+    themes: str = Field(sa_column=Column(String(500), nullable=False))  # "sanctions,war"
+    why: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of hits
+    rules_version: str = Field(sa_column=Column(String(16), nullable=False))
+    matched_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ItemTopic(SQLModel, table=True):
+    """One matched topic of a relevant item (for per-topic digests and counts)."""
+
+    __tablename__ = "item_topics"
+    __table_args__ = (Index("ix_item_topics_topic", "topic_id", "item_id"),)
+
+    item_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    )
+    topic_id: str = Field(sa_column=Column(String(64), primary_key=True))

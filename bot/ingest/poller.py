@@ -6,25 +6,22 @@ import asyncio
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import queries
+from bot.db.engine import Database
 from bot.db.tables import Feed
 from bot.errors import FeedError
+from bot.ingest.dedupe import REPOST_WINDOW, fresh_entries
 from bot.ingest.health import next_check_after_failure, next_check_after_success
+from bot.ingest.outcomes import FeedOutcome, PollPolicy, PollReport, Status
 from bot.ingest.types import Entry, FetchResult, NotModified, ParsedFeed, Validators
 
 log = logging.getLogger(__name__)
-
-# A re-served article (new GUID, same link or same text) is recognised this long.
-REPOST_WINDOW = timedelta(days=30)
-Status = Literal["new", "unchanged", "not_modified", "error"]
 
 
 class FeedFetcher(Protocol):
@@ -53,84 +50,23 @@ class FeedParser(Protocol):
 
 
 class NewItemsHook(Protocol):
-    """Runs inside the feed's transaction with the ids of newly stored items (matching, outbox)."""
+    """Work on new items in two phases: CPU work before the write, storage inside it."""
 
-    async def __call__(
-        self, *, session: AsyncSession, feed: Feed, item_ids: Sequence[int], now: datetime
-    ) -> None:
-        """Handle new items."""
+    def prepare(self, feed: Feed, entries: Sequence[Entry]) -> Mapping[str, object]:
+        """Compute what to store per entry key (e.g. verdicts), outside any transaction."""
         ...
 
-
-@dataclass(frozen=True, slots=True)
-class PollPolicy:
-    """The poller's limits, taken from Settings."""
-
-    concurrency: int = 50
-    feed_timeout_seconds: float = 60.0
-    max_entries: int = 500
-    failing_after: int = 3
-    backoff_cap_seconds: float = 24 * 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class FeedOutcome:
-    """What happened to one feed in one cycle."""
-
-    feed_id: str
-    status: Status
-    new_items: int = 0
-    error: FeedError | None = None
-    seconds: float = 0.0
-
-
-@dataclass(slots=True)
-class PollReport:
-    """The outcomes of one poll cycle."""
-
-    outcomes: list[FeedOutcome] = field(default_factory=list)
-
-    @property
-    def new_items(self) -> int:
-        """Items stored for the first time in this cycle."""
-        return sum(o.new_items for o in self.outcomes)
-
-    def count(self, status: Status) -> int:
-        """How many feeds ended with this status."""
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    def summary(self) -> str:
-        """One line for logs and the CLI."""
-        c = Counter(o.status for o in self.outcomes)
-        return (
-            f"feeds={len(self.outcomes)} new_items={self.new_items} with_new={c['new']} "
-            f"unchanged={c['unchanged']} not_modified={c['not_modified']} errors={c['error']}"
-        )
-
-
-def fresh_entries(
-    entries: Sequence[Entry], *, known_keys: set[str], seen_urls: set[str], seen_hashes: set[str]
-) -> list[Entry]:
-    """Entries not stored before, by key, by link (when unique in the document) or by text."""
-    link_counts = Counter(e.url for e in entries if e.url)
-    fresh: list[Entry] = []
-    batch_hashes: set[str] = set()
-    for entry in entries:
-        if entry.key in known_keys:
-            continue
-        # Equal text is the same item only when the text says enough: a bare repeated title
-        # ("Daily press briefing") with its own link is a new item.
-        text_identifies = bool(entry.summary) or not entry.url
-        if text_identifies and entry.content_hash in seen_hashes:
-            continue
-        # Many entries sharing one link are distinct items; the link then identifies nothing.
-        if entry.url and link_counts[entry.url] == 1 and entry.url in seen_urls:
-            continue
-        if entry.content_hash in batch_hashes:
-            continue
-        batch_hashes.add(entry.content_hash)
-        fresh.append(entry)
-    return fresh
+    async def store(
+        self,
+        *,
+        session: AsyncSession,
+        feed: Feed,
+        stored: Sequence[tuple[int, Entry]],
+        prepared: Mapping[str, object],
+        now: datetime,
+    ) -> None:
+        """Store it for the items actually inserted, in the feed's transaction."""
+        ...
 
 
 def _item_row(entry: Entry, *, feed_id: str, now: datetime) -> dict[str, Any]:
@@ -154,25 +90,30 @@ class Poller:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        database: Database,
         fetcher: FeedFetcher,
         parser: FeedParser,
         policy: PollPolicy,
         on_new_items: NewItemsHook | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._sessions = database.sessions
+        self._readers = database.readers
+        self._gate = database.write_gate
         self._fetcher = fetcher
         self._parser = parser
         self._policy = policy
         self._on_new_items = on_new_items
         self._rng = rng or random.Random()
+        # Health of feeds with nothing new, written together at the end of the cycle: one
+        # transaction instead of hundreds. Lost on a crash, they only mean an earlier re-poll.
+        self._pending: list[tuple[str, dict[str, Any]]] = []
 
     async def poll_due_feeds(
         self, now: datetime, *, progress: Callable[[FeedOutcome], None] | None = None
     ) -> PollReport:
         """Poll every enabled feed whose next_check_at has come, with bounded concurrency."""
-        async with self._sessions() as session:
+        async with self._readers() as session:
             feeds = await queries.due_feeds(session=session, now=now)
         return await self.poll_feeds(feeds, now, progress=progress)
 
@@ -193,7 +134,10 @@ class Poller:
                 progress(outcome)
             return outcome
 
-        outcomes = await asyncio.gather(*(one(feed) for feed in feeds))
+        try:
+            outcomes = await asyncio.gather(*(one(feed) for feed in feeds))
+        finally:
+            await self._flush_pending()
         report = PollReport(list(outcomes))
         log.info("poll cycle done %s", report.summary())
         return report
@@ -242,11 +186,9 @@ class Poller:
         new_ids = await self._store(feed, now, result, parsed)
         return ("new" if new_ids else "unchanged"), len(new_ids)
 
-    async def _store(
-        self, feed: Feed, now: datetime, result: FetchResult, parsed: ParsedFeed
-    ) -> list[int]:
-        entries = parsed.entries
-        async with self._sessions() as session, session.begin():
+    async def _fresh(self, feed: Feed, entries: Sequence[Entry], now: datetime) -> list[Entry]:
+        """Entries not stored before; reads only, so no write lock is held meanwhile."""
+        async with self._readers() as session:
             known = await queries.existing_keys(
                 session=session, feed_id=feed.id, keys=[e.key for e in entries]
             )
@@ -258,22 +200,35 @@ class Poller:
                 hashes=[e.content_hash for e in unknown],
                 since=now - REPOST_WINDOW,
             )
-            fresh = fresh_entries(
-                unknown, known_keys=known, seen_urls=seen_urls, seen_hashes=seen_hashes
-            )
+        return fresh_entries(
+            unknown, known_keys=known, seen_urls=seen_urls, seen_hashes=seen_hashes
+        )
+
+    async def _store(
+        self, feed: Feed, now: datetime, result: FetchResult, parsed: ParsedFeed
+    ) -> list[int]:
+        fresh = await self._fresh(feed, parsed.entries, now)
+        hook = self._on_new_items
+        prepared = hook.prepare(feed, fresh) if hook is not None and fresh else {}
+        by_key = {e.key: e for e in fresh}
+        async with self._gate, self._sessions() as session, session.begin():
             rows = [_item_row(e, feed_id=feed.id, now=now) for e in fresh]
-            new_ids = await queries.insert_items(session=session, rows=rows)
-            if new_ids and self._on_new_items is not None:
-                await self._on_new_items(session=session, feed=feed, item_ids=new_ids, now=now)
+            # A concurrent writer may have stored some keys since the read: they come back absent.
+            inserted = await queries.insert_items(session=session, rows=rows)
+            stored = [(item_id, by_key[key]) for item_id, key in inserted]
+            if stored and hook is not None:
+                await hook.store(
+                    session=session, feed=feed, stored=stored, prepared=prepared, now=now
+                )
             await self._write_success(
                 session,
                 feed=feed,
                 now=now,
                 result=result,
                 body_hash=result.body_hash,
-                new_ids=new_ids,
+                new_ids=[item_id for item_id, _ in stored],
             )
-        return new_ids
+        return [item_id for item_id, _ in stored]
 
     async def _record_success(
         self,
@@ -284,21 +239,31 @@ class Poller:
         body_hash: str | None,
         new_ids: list[int],
     ) -> None:
-        async with self._sessions() as session, session.begin():
-            await self._write_success(
-                session, feed=feed, now=now, result=result, body_hash=body_hash, new_ids=new_ids
-            )
+        values = self._success_values(feed, now, result, body_hash, new_ids)
+        if result.moved_to and result.moved_to != feed.url:
+            async with self._gate, self._sessions() as session, session.begin():
+                await self._write_success(
+                    session, feed=feed, now=now, result=result, body_hash=body_hash, new_ids=new_ids
+                )
+            return
+        self._pending.append((feed.id, values))
 
-    async def _write_success(
+    async def _flush_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        async with self._gate, self._sessions() as session, session.begin():
+            for feed_id, values in pending:
+                await queries.update_feed(session=session, feed_id=feed_id, values=values)
+
+    def _success_values(
         self,
-        session: AsyncSession,
-        *,
         feed: Feed,
         now: datetime,
         result: FetchResult | NotModified,
         body_hash: str | None,
         new_ids: list[int],
-    ) -> None:
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {
             "etag": result.validators.etag,
             "last_modified": result.validators.last_modified,
@@ -319,6 +284,19 @@ class Poller:
         }
         if new_ids:
             values["last_new_item_at"] = now
+        return values
+
+    async def _write_success(
+        self,
+        session: AsyncSession,
+        *,
+        feed: Feed,
+        now: datetime,
+        result: FetchResult | NotModified,
+        body_hash: str | None,
+        new_ids: list[int],
+    ) -> None:
+        values = self._success_values(feed, now, result, body_hash, new_ids)
         if result.moved_to and result.moved_to != feed.url:
             await self._follow_move(session, feed, result.moved_to, values)
         await queries.update_feed(session=session, feed_id=feed.id, values=values)
@@ -356,5 +334,10 @@ class Poller:
             log.warning("feed=%s is failing after %d errors: %s", feed.id, errors, error)
         else:
             log.info("feed=%s error=%s", feed.id, error)
-        async with self._sessions() as session, session.begin():
-            await queries.update_feed(session=session, feed_id=feed.id, values=values)
+        try:
+            async with self._gate, self._sessions() as session, session.begin():
+                await queries.update_feed(session=session, feed_id=feed.id, values=values)
+        except Exception:
+            # The feed's error could not be recorded (database down or full): the next cycle
+            # polls it again; the rest of this cycle goes on.
+            log.exception("feed=%s could not record its error", feed.id)

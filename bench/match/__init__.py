@@ -1,0 +1,1 @@
+"""Matching benchmarks: the matcher on the dev set, morphology candidates, story clustering."""

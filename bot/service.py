@@ -29,13 +29,24 @@ TITLES_LOGGED_PER_FEED = 3
 class ServiceHook:
     """Matching, then (until delivery exists) a log line naming the relevant new items."""
 
-    def __init__(self, catalog: Catalog, *, announce: bool) -> None:
-        self._matching = MatchingHook(Matcher.from_catalog(catalog), version=rules_version(catalog))
+    def __init__(self, catalog: Catalog, *, announce: bool, eager: bool = True) -> None:
+        self._catalog = catalog
         self._announce = announce
+        self._hook: MatchingHook | None = None
+        if eager:
+            self._matching()  # a long-running service reports rule problems at start
+
+    def _matching(self) -> MatchingHook:
+        # Compiling the catalog takes a noticeable fraction of a second: a one-off poll where
+        # nothing changed never needs it.
+        if self._hook is None:
+            catalog = self._catalog
+            self._hook = MatchingHook(Matcher.from_catalog(catalog), version=rules_version(catalog))
+        return self._hook
 
     def prepare(self, feed: Feed, entries: Sequence[Entry]) -> Mapping[str, object]:
         """Verdicts per entry key."""
-        return self._matching.prepare(feed, entries)
+        return self._matching().prepare(feed, entries)
 
     async def store(
         self,
@@ -47,7 +58,7 @@ class ServiceHook:
         now: datetime,
     ) -> None:
         """Store verdicts; log relevant titles (public feed text, nothing personal)."""
-        await self._matching.store(
+        await self._matching().store(
             session=session, feed=feed, stored=stored, prepared=prepared, now=now
         )
         if not self._announce:
@@ -63,9 +74,9 @@ class ServiceHook:
         )
 
 
-def new_items_hook(catalog: Catalog, *, announce: bool) -> NewItemsHook:
+def new_items_hook(catalog: Catalog, *, announce: bool, eager: bool = True) -> NewItemsHook:
     """The hook the service and `poll` give the poller."""
-    return ServiceHook(catalog, announce=announce)
+    return ServiceHook(catalog, announce=announce, eager=eager)
 
 
 async def sync_catalog(database: Database, catalog: Catalog, now: datetime) -> dict[str, int]:

@@ -172,7 +172,7 @@ class ParserPool:
             pool.join(timeout=10)
 
     async def __aenter__(self) -> Self:
-        await self.start()
+        # Workers start with the first parse: a cycle where nothing changed never pays for them.
         return self
 
     async def __aexit__(

@@ -39,6 +39,10 @@ class AtomTable:
         self._by_key: dict[str, int] = {}
         self._by_prefix: dict[str, int] = {}
         self._prefix_lengths: list[int] = []
+        self._prefix_length_set: set[int] = set()
+        # Rules and aliases repeat the same words; folding each text once keeps compiling fast.
+        self._terms_of_text: dict[str, list[int]] = {}
+        self._prefix_of_text: dict[str, int] = {}
 
     def term(self, word: str) -> int:
         """The atom id for a one-word term (created on first use)."""
@@ -46,6 +50,9 @@ class AtomTable:
 
     def terms(self, word: str) -> list[int]:
         """Atom ids for a term; a term such as "U.S." may be several words (a phrase)."""
+        known = self._terms_of_text.get(word)
+        if known is not None:
+            return known
         ids = []
         for key in term_keys(word):
             if key not in self._by_key:
@@ -53,14 +60,20 @@ class AtomTable:
             ids.append(self._by_key[key])
         if not ids:
             raise ValueError(f"{word!r} has no letters or digits to match")
+        self._terms_of_text[word] = ids
         return ids
 
     def prefix(self, stem: str) -> int:
         """The atom id for a prefix wildcard (created on first use)."""
+        known = self._prefix_of_text.get(stem)
+        if known is not None:
+            return known
         folded = prefix_key(stem)
         if folded not in self._by_prefix:
             self._by_prefix[folded] = self._add(f"{stem}*", prefix=True, text=folded)
-            self._prefix_lengths = sorted({len(p) for p in self._by_prefix})
+            self._prefix_length_set.add(len(folded))
+            self._prefix_lengths = sorted(self._prefix_length_set)
+        self._prefix_of_text[stem] = self._by_prefix[folded]
         return self._by_prefix[folded]
 
     def _add(self, display: str, *, prefix: bool, text: str) -> int:
@@ -114,6 +127,29 @@ def _atom_node(atom_id: int, scope: str | None) -> Evaluator:
     return evaluate
 
 
+def _atom_set_node(atom_ids: frozenset[int], scope: str | None) -> Evaluator:
+    """Any of many atoms (an alias, an OR of words): driven by the item's hits, not the rule's."""
+    wanted = _field_filter(scope)
+
+    def evaluate(item: ItemTokens) -> Result:
+        hits = item.hits
+        found = (
+            [a for a in hits if a in atom_ids]
+            if len(hits) < len(atom_ids)
+            else [a for a in atom_ids if a in hits]
+        )
+        positions: list[Position] = []
+        used: set[int] = set()
+        for atom in found:
+            got = hits[atom] if wanted is None else [p for p in hits[atom] if p[0] == wanted]
+            if got:
+                positions.extend(got)
+                used.add(atom)
+        return (positions, used) if positions else NOWHERE
+
+    return evaluate
+
+
 def _phrase_node(atom_ids: Sequence[int], scope: str | None) -> Evaluator:
     wanted = _field_filter(scope)
     first, rest = atom_ids[0], atom_ids[1:]
@@ -130,6 +166,31 @@ def _phrase_node(atom_ids: Sequence[int], scope: str | None) -> Evaluator:
             and all((f, i + n + 1) in others[n] for n in range(len(rest)))
         ]
         return (found, set(atom_ids)) if found else NOWHERE
+
+    return evaluate
+
+
+def _phrase_set_node(phrases: Sequence[Evaluator], first_atoms: Sequence[int]) -> Evaluator:
+    """Any of many phrases: only those whose first word occurs in the item are tried."""
+    by_first: dict[int, list[Evaluator]] = {}
+    for phrase, first in zip(phrases, first_atoms, strict=True):
+        by_first.setdefault(first, []).append(phrase)
+
+    def evaluate(item: ItemTokens) -> Result:
+        hits = item.hits
+        firsts = (
+            [a for a in hits if a in by_first]
+            if len(hits) < len(by_first)
+            else [a for a in by_first if a in hits]
+        )
+        positions: list[Position] = []
+        atoms: set[int] = set()
+        for first in firsts:
+            for phrase in by_first[first]:
+                got, used = phrase(item)
+                positions.extend(got)
+                atoms |= used
+        return (positions, atoms) if positions else NOWHERE
 
     return evaluate
 
@@ -194,6 +255,8 @@ class RuleCompiler:
     def __init__(self, aliases: Mapping[str, Sequence[ast.Node]]) -> None:
         self.table = AtomTable()
         self._aliases = aliases
+        # An alias is referenced by many rules: compile it once per field scope.
+        self._alias_nodes: dict[tuple[str, str | None], Evaluator] = {}
 
     # One branch per node type reads better than a dispatch table here.
     def compile(self, node: ast.Node, scope: str | None = None) -> Evaluator:  # noqa: PLR0911
@@ -209,10 +272,12 @@ class RuleCompiler:
             ids = [atom for w in node.words for atom in self._word(w)]
             return _phrase_node(ids, node.field or scope)
         if isinstance(node, ast.AliasRef):
-            inner = node.field or scope
-            return _or_node([self.compile(n, inner) for n in self._aliases[node.name]])
+            key = (node.name, node.field or scope)
+            if key not in self._alias_nodes:
+                self._alias_nodes[key] = self._any_of(self._aliases[node.name], key[1])
+            return self._alias_nodes[key]
         if isinstance(node, ast.Or):
-            return _or_node([self.compile(n, scope) for n in node.items])
+            return self._any_of(node.items, scope)
         if isinstance(node, ast.And):
             return _and_node([self.compile(n, scope) for n in node.items])
         if isinstance(node, ast.Not):
@@ -222,6 +287,32 @@ class RuleCompiler:
                 self.compile(node.left, scope), self.compile(node.right, scope), node.distance
             )
         raise TypeError(f"unknown rule node {node!r}")
+
+    def _any_of(self, nodes: Sequence[ast.Node], scope: str | None) -> Evaluator:
+        """An OR whose plain words and prefixes become one set lookup per field scope."""
+        by_scope: dict[str | None, set[int]] = {}
+        phrases: list[Evaluator] = []
+        firsts: list[int] = []
+        others: list[Evaluator] = []
+        for node in nodes:
+            if isinstance(node, ast.Term | ast.Prefix):
+                ids = self._word(node)
+                if len(ids) == 1:
+                    by_scope.setdefault(node.field or scope, set()).add(ids[0])
+                    continue
+            elif isinstance(node, ast.Phrase):
+                ids = [a for w in node.words for a in self._word(w)]
+            else:
+                others.append(self.compile(node, scope))
+                continue
+            # A phrase, or a term like "U.S." that is several words.
+            phrases.append(_phrase_node(ids, node.field or scope))
+            firsts.append(ids[0])
+        children = [_atom_set_node(frozenset(ids), s) for s, ids in by_scope.items()]
+        if phrases:
+            children.append(_phrase_set_node(phrases, firsts))
+        children += others
+        return children[0] if len(children) == 1 else _or_node(children)
 
     def _word(self, word: ast.Term | ast.Prefix) -> list[int]:
         if isinstance(word, ast.Prefix):
@@ -240,6 +331,7 @@ class AtomCollector:
     def __init__(self, compiler: RuleCompiler, aliases: Mapping[str, Sequence[ast.Node]]) -> None:
         self._compiler = compiler
         self._aliases = aliases
+        self._alias_atoms: dict[str, set[int]] = {}
 
     def atoms(self, node: ast.Node) -> set[int]:  # noqa: PLR0911
         """Every atom id the rule mentions (aliases expanded)."""
@@ -254,7 +346,10 @@ class AtomCollector:
                 for w in node.words
             }
         if isinstance(node, ast.AliasRef):
-            return set().union(*(self.atoms(n) for n in self._aliases[node.name]))
+            if node.name not in self._alias_atoms:
+                spellings = self._aliases[node.name]
+                self._alias_atoms[node.name] = set().union(*(self.atoms(n) for n in spellings))
+            return self._alias_atoms[node.name]
         if isinstance(node, ast.Not):
             return self.atoms(node.item)
         if isinstance(node, ast.Near):

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit eval bench-poll lock clean
+.PHONY: run test lint typecheck unit eval bench-poll bench-match-speed lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ eval: $(STAMP)
 
 bench-poll: $(STAMP)
 	$(BIN)/python -m bench.poll.run
+
+bench-match-speed: $(STAMP)
+	$(BIN)/python -m bench.match.speed
 
 # Regenerates the lock file from pyproject.toml (needs the package index).
 lock:

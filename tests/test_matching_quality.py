@@ -89,3 +89,17 @@ def test_recommendations_in_three_languages(
     verdict = matcher.match(MatchInput("x", title, "", language=language, scope="global"))
     assert verdict.relevant
     assert recommendation in verdict.recommendations
+
+
+def test_the_rule_index_never_changes_a_verdict(matcher: Matcher) -> None:
+    catalog = load_catalog(REPO / "feeds.yaml")
+    reference = Matcher(catalog.topics, catalog.context, catalog.aliases, use_index=False)
+    for row in rows("dev.jsonl") + rows("holdout.jsonl"):
+        item = MatchInput(
+            str(row["id"]),
+            str(row["title"]),
+            str(row.get("summary") or ""),
+            language=str(row["language"]),
+            scope=str(row["scope"]),
+        )
+        assert matcher.match(item) == reference.match(item), row["id"]

@@ -167,11 +167,11 @@ class Poller:
         validators = Validators(etag=feed.etag, last_modified=feed.last_modified)
         result = await self._fetcher.fetch(feed.url, validators)
         if isinstance(result, NotModified):
-            await self._record_success(feed, now, result, body_hash=feed.body_hash, new_ids=[])
+            await self._record_success(feed, now, result, body_hash=feed.body_hash)
             return "not_modified", 0
         if result.body_hash == feed.body_hash:
             # The server ignored our validators but sent the same bytes: nothing to parse.
-            await self._record_success(feed, now, result, body_hash=result.body_hash, new_ids=[])
+            await self._record_success(feed, now, result, body_hash=result.body_hash)
             return "unchanged", 0
         parsed = await self._parser.parse(
             result.body,
@@ -231,22 +231,17 @@ class Poller:
         return [item_id for item_id, _ in stored]
 
     async def _record_success(
-        self,
-        feed: Feed,
-        now: datetime,
-        result: FetchResult | NotModified,
-        *,
-        body_hash: str | None,
-        new_ids: list[int],
+        self, feed: Feed, now: datetime, result: FetchResult | NotModified, *, body_hash: str | None
     ) -> None:
-        values = self._success_values(feed, now, result, body_hash, new_ids)
+        """Health after a fetch with nothing new: queued for the cycle's single write."""
         if result.moved_to and result.moved_to != feed.url:
+            # A move changes the URL: write it now, with the move's own checks.
             async with self._gate, self._sessions() as session, session.begin():
                 await self._write_success(
-                    session, feed=feed, now=now, result=result, body_hash=body_hash, new_ids=new_ids
+                    session, feed=feed, now=now, result=result, body_hash=body_hash, new_ids=[]
                 )
             return
-        self._pending.append((feed.id, values))
+        self._pending.append((feed.id, self._success_values(feed, now, result, body_hash, [])))
 
     async def _flush_pending(self) -> None:
         pending, self._pending = self._pending, []

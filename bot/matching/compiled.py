@@ -356,6 +356,23 @@ class AtomCollector:
             return self.atoms(node.left) | self.atoms(node.right)
         return set().union(*(self.atoms(n) for n in node.items))
 
+    def required(self, node: ast.Node) -> set[int]:
+        """Atoms of which at least one must occur for the rule to hold (the fewer, the better).
+
+        Words under NOT never trigger a rule; of an AND's parts the one with the fewest atoms
+        is enough, since every part must hold.
+        """
+        if isinstance(node, ast.Not):
+            return set()
+        if isinstance(node, ast.And):
+            parts = [self.required(n) for n in node.items if not isinstance(n, ast.Not)]
+            return min((p for p in parts if p), key=len, default=set())
+        if isinstance(node, ast.Or):
+            return set().union(*(self.required(n) for n in node.items))
+        if isinstance(node, ast.Near):
+            return min(self.required(node.left), self.required(node.right), key=len)
+        return self.atoms(node)
+
     def needs_hit(self, node: ast.Node) -> bool:
         """False when the rule could hold although none of its atoms occur (`a OR NOT b`)."""
         if isinstance(node, ast.Not):

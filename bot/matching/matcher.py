@@ -93,7 +93,7 @@ class CompiledRule:
 
     topic: TopicSpec
     evaluate: Evaluator
-    atoms: frozenset[int]
+    atoms: frozenset[int]  # the rule cannot hold unless one of these occurs
     needs_hit: bool
 
 
@@ -121,6 +121,8 @@ class Matcher:
         topics: Sequence[TopicSpec],
         context: Sequence[str],
         aliases: Mapping[str, Sequence[str]],
+        *,
+        use_index: bool = True,
     ) -> None:
         parsed_aliases, problems = parse_aliases(aliases)
         self._aliases = parsed_aliases
@@ -141,7 +143,10 @@ class Matcher:
                     continue
                 self._rules.append(
                     CompiledRule(
-                        topic, evaluate, frozenset(collector.atoms(node)), collector.needs_hit(node)
+                        topic,
+                        evaluate,
+                        frozenset(collector.required(node)),
+                        collector.needs_hit(node),
                     )
                 )
         context_nodes = [
@@ -149,6 +154,15 @@ class Matcher:
             for index, text in enumerate(context)
             if (node := self._parse(text, f"context[{index}]", problems)) is not None
         ]
+        # Which rules an atom can trigger: an item only evaluates the rules its words reach.
+        self._triggers: dict[int, list[int]] = {}
+        self._always: list[int] = []
+        for index, rule in enumerate(self._rules):
+            # use_index=False evaluates every rule: the reference the tests compare against.
+            if not use_index or not rule.needs_hit or not rule.atoms:
+                self._always.append(index)
+            for atom in rule.atoms:
+                self._triggers.setdefault(atom, []).append(index)
         self._context: Evaluator | None = (
             any_of(self._compiler.compile(n) for n in context_nodes) if context_nodes else None
         )
@@ -185,10 +199,11 @@ class Matcher:
         """The verdict for one item."""
         tokens, texts = self.scan(item.title, item.summary)
         matched: dict[str, set[tuple[int, Position]]] = {}
-        present = tokens.hits.keys()
-        for rule in self._rules:
-            if rule.needs_hit and rule.atoms.isdisjoint(present):
-                continue
+        candidates = set(self._always)
+        for atom in tokens.hits:
+            candidates.update(self._triggers.get(atom, ()))
+        for index in sorted(candidates):
+            rule = self._rules[index]
             positions, atoms = rule.evaluate(tokens)
             if positions:
                 bucket = matched.setdefault(rule.topic.id, set())

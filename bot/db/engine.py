@@ -44,11 +44,6 @@ def async_database_url(url: str) -> str:
     return full
 
 
-def is_sqlite(url: str) -> bool:
-    """True when the URL names an SQLite database."""
-    return async_database_url(url).startswith("sqlite")
-
-
 def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":

@@ -170,14 +170,6 @@ async def insert_items(
     return inserted
 
 
-async def count_items(*, session: AsyncSession, feed_id: str | None = None) -> int:
-    """How many items are stored (for one feed, or all)."""
-    stmt = select(func.count()).select_from(Item)
-    if feed_id is not None:
-        stmt = stmt.where(col(Item.feed_id) == feed_id)
-    return int((await session.scalar(stmt)) or 0)
-
-
 async def feed_by_url(*, session: AsyncSession, url: str) -> Feed | None:
     """The feed stored under this URL, if any."""
     return (await session.scalars(select(Feed).where(col(Feed.url) == url))).first()

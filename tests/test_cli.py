@@ -48,7 +48,7 @@ def catalog(path: Path, feeds: dict[str, str]) -> Path:
     return path
 
 
-async def briefbot(*args: str, env: dict[str, str], cwd: Path) -> Run:
+async def briefbot(*args: str, env: dict[str, str], cwd: Path, stdin: str = "") -> Run:
     """Run `python -m bot ARGS` and collect its output (the loop keeps serving meanwhile)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -57,10 +57,11 @@ async def briefbot(*args: str, env: dict[str, str], cwd: Path) -> Run:
         *args,
         cwd=cwd,
         env={**os.environ, "COLUMNS": "200", **env},
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=60)
     assert proc.returncode is not None
     return Run(proc.returncode, out.decode(), err.decode())
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.support.feedserver import FeedServer
-from tests.test_cli import REPO, Run
+from tests.test_cli import REPO, briefbot
 from tests.test_matching_hook import CATALOG
 from tests.test_poller import rss
 
@@ -21,24 +18,6 @@ ITEMS = [
     {"id": "c", "title": "US sanctions Iranian shipping firms", "summary": "Oil trade."},
     {"id": "d", "title": "Minsk weather: snow", "summary": "", "scope": "belarus"},
 ]
-
-
-async def briefbot(*args: str, stdin: str, env: dict[str, str], cwd: Path) -> Run:
-    """Run `python -m bot ARGS` with the given standard input."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=cwd,
-        env={**os.environ, **env},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=60)
-    assert proc.returncode is not None
-    return Run(proc.returncode, out.decode(), err.decode())
 
 
 @pytest.fixture

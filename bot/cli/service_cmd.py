@@ -34,11 +34,10 @@ async def poll_once(
         await sync_catalog(database, catalog, now)
         hook = new_items_hook(catalog, announce=False, eager=False)
         async with open_poller(settings, database, on_new_items=hook) as poller:
-            if every_feed:
-                async with database.sessions() as session:
+            async with database.readers() as session:
+                if every_feed:
                     feeds = [f for f in await queries.list_feeds(session=session) if f.enabled]
-            else:
-                async with database.sessions() as session:
+                else:
                     feeds = await queries.due_feeds(session=session, now=now)
             progress = Progress(console=err, transient=True) if show_progress else nullcontext()
             with progress as bar:

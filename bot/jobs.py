@@ -1,13 +1,20 @@
-"""APScheduler wiring only: fixed job ids, one instance each, explicit misfire policy."""
+"""APScheduler wiring only: fixed job ids, one instance each, explicit misfire policy.
+
+The scheduler is a clock, nothing more: what is due (feeds, digests, outbox rows) lives in
+our tables, so a job missed while the process was down is caught up from there on restart.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 POLL_JOB_ID = "poll-due-feeds"
+DIGEST_JOB_ID = "build-due-digests"
+PUMP_JOB_ID = "outbox-pump"
+RETENTION_JOB_ID = "retention"
 
 
 def build_scheduler() -> AsyncIOScheduler:
@@ -18,6 +25,27 @@ def build_scheduler() -> AsyncIOScheduler:
     )
 
 
+def add_interval_job(
+    scheduler: AsyncIOScheduler,
+    job: Callable[[], Awaitable[object]],
+    *,
+    job_id: str,
+    every_seconds: float,
+    first_run: datetime,
+) -> None:
+    """Run `job` at `first_run` and then every tick; ticks missed while busy are merged."""
+    scheduler.add_job(
+        job,
+        "interval",
+        seconds=every_seconds,
+        id=job_id,
+        replace_existing=True,
+        next_run_time=first_run,
+        # The default grace of 1 s silently drops a late tick; a late tick is still wanted.
+        misfire_grace_time=int(max(every_seconds, 1)) * 10,
+    )
+
+
 def add_poll_job(
     scheduler: AsyncIOScheduler,
     poll: Callable[[], Awaitable[object]],
@@ -25,14 +53,34 @@ def add_poll_job(
     every_seconds: float,
     now: datetime,
 ) -> None:
-    """Run `poll` now and then every tick; a tick missed while busy is merged, not skipped."""
-    scheduler.add_job(
-        poll,
-        "interval",
-        seconds=every_seconds,
-        id=POLL_JOB_ID,
-        replace_existing=True,
-        next_run_time=now,
-        # The default grace of 1 s silently drops a late tick; a late poll is still wanted.
-        misfire_grace_time=int(max(every_seconds, 1)) * 10,
+    """Run `poll` now and then every tick."""
+    add_interval_job(
+        scheduler, poll, job_id=POLL_JOB_ID, every_seconds=every_seconds, first_run=now
+    )
+
+
+def add_service_jobs(
+    scheduler: AsyncIOScheduler,
+    *,
+    digests: Callable[[], Awaitable[object]],
+    pump: Callable[[], Awaitable[object]],
+    retention: Callable[[], Awaitable[object]],
+    digest_every: float,
+    now: datetime,
+) -> None:
+    """Digest tick (after the first poll had a chance), outbox pump, daily retention."""
+    add_interval_job(
+        scheduler,
+        digests,
+        job_id=DIGEST_JOB_ID,
+        every_seconds=digest_every,
+        first_run=now + timedelta(seconds=min(digest_every, 30)),
+    )
+    add_interval_job(scheduler, pump, job_id=PUMP_JOB_ID, every_seconds=5, first_run=now)
+    add_interval_job(
+        scheduler,
+        retention,
+        job_id=RETENTION_JOB_ID,
+        every_seconds=24 * 3600,
+        first_run=now + timedelta(minutes=5),
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
+import secrets
 
 # A Telegram bot token: digits, a colon, then 30+ URL-safe characters.
 TOKEN_PATTERN = re.compile(r"\d{6,}:[A-Za-z0-9_-]{30,}")
@@ -33,3 +36,18 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     for noisy in ("aiosqlite", "asyncio", "apscheduler.executors.default", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+# Chat ids appear in logs only as keyed hashes, so a leaked log is not a subscriber list.
+_chat_key = [secrets.token_bytes(16)]
+
+
+def set_chat_hash_key(key: bytes) -> None:
+    """Use a stable key (derived from a secret) so one chat hashes alike across restarts."""
+    _chat_key[0] = hashlib.sha256(b"briefbot-chat-log|" + key).digest()
+
+
+def chat_tag(chat_id: int) -> str:
+    """A short keyed hash of a chat id, for log lines."""
+    digest = hmac.new(_chat_key[0], str(chat_id).encode(), hashlib.sha256).hexdigest()
+    return f"c_{digest[:12]}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from bot.config.settings import Settings
 from bot.db.engine import Database, create_engine
 from bot.db.migrate import upgrade
+from bot.delivery.pacing import SendLimits
+from bot.delivery.sender import SenderPolicy
 from bot.ingest.fetch import Fetcher, FetchPolicy
 from bot.ingest.outcomes import PollPolicy
 from bot.ingest.parsepool import ParserPool
@@ -33,6 +36,7 @@ def poll_policy(settings: Settings) -> PollPolicy:
         max_entries=settings.max_entries_per_feed,
         failing_after=settings.feed_failing_after,
         backoff_cap_seconds=settings.backoff_max_seconds,
+        max_item_age_days=settings.retention_days,
     )
 
 
@@ -61,3 +65,13 @@ async def open_poller(
             policy=poll_policy(settings),
             on_new_items=on_new_items,
         )
+
+
+def sender_policy(settings: Settings) -> SenderPolicy:
+    """The sender's limits and retry policy from Settings."""
+    return SenderPolicy(
+        limits=SendLimits(per_second=settings.send_rate_per_second),
+        concurrency=settings.send_concurrency,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+        max_attempts=settings.send_max_attempts,
+    )

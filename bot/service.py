@@ -1,37 +1,47 @@
-"""The long-running service behind `briefbot run`: catalog sync, then polling on schedule."""
+"""The long-running service behind `briefbot run`: poll, match, queue, build digests, send."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config.catalog import Catalog
 from bot.config.settings import Settings
-from bot.db import queries
+from bot.db import chats, queries
 from bot.db.engine import Database
 from bot.db.tables import Feed
-from bot.ingest.poller import NewItemsHook
+from bot.delivery.alerts import AlertEnqueuer
+from bot.delivery.digests import DigestBuilder, prune
+from bot.delivery.sender import Sender
+from bot.delivery.transport import ConsoleTransport, Transport
+from bot.ingest.poller import NewItemsHook, Poller
 from bot.ingest.types import Entry
-from bot.jobs import add_poll_job, build_scheduler
-from bot.matching.hook import MatchingHook, Prepared, rules_version
+from bot.jobs import add_poll_job, add_service_jobs, build_scheduler
+from bot.matching.hook import MatchingHook, rules_version
 from bot.matching.matcher import Matcher
-from bot.runtime import open_database, open_poller
+from bot.runtime import open_database, open_poller, sender_policy
 
 log = logging.getLogger(__name__)
-TITLES_LOGGED_PER_FEED = 3
+# The terminal's own subscriber in console mode (no BOT_TOKEN): Telegram never uses 0.
+CONSOLE_CHAT_ID = 0
 
 
 class ServiceHook:
-    """Matching, then (until delivery exists) a log line naming the relevant new items."""
+    """Matching (compiled on first use unless eager) and alert enqueuing, per feed."""
 
-    def __init__(self, catalog: Catalog, *, announce: bool, eager: bool = True) -> None:
+    def __init__(
+        self, catalog: Catalog, *, alerts: AlertEnqueuer | None, eager: bool = True
+    ) -> None:
         self._catalog = catalog
-        self._announce = announce
+        self._alerts = alerts
         self._hook: MatchingHook | None = None
         if eager:
             self._matching()  # a long-running service reports rule problems at start
@@ -41,7 +51,9 @@ class ServiceHook:
         # nothing changed never needs it.
         if self._hook is None:
             catalog = self._catalog
-            self._hook = MatchingHook(Matcher.from_catalog(catalog), version=rules_version(catalog))
+            self._hook = MatchingHook(
+                Matcher.from_catalog(catalog), version=rules_version(catalog), alerts=self._alerts
+            )
         return self._hook
 
     def prepare(self, feed: Feed, entries: Sequence[Entry]) -> Mapping[str, object]:
@@ -57,32 +69,104 @@ class ServiceHook:
         prepared: Mapping[str, object],
         now: datetime,
     ) -> None:
-        """Store verdicts; log relevant titles (public feed text, nothing personal)."""
+        """Store verdicts and stories, and queue alerts, in the feed's transaction."""
         await self._matching().store(
             session=session, feed=feed, stored=stored, prepared=prepared, now=now
         )
-        if not self._announce:
-            return
-        relevant = [
-            entry
-            for _, entry in stored
-            if isinstance(ready := prepared[entry.key], Prepared) and ready.verdict.relevant
-        ]
-        titles = " | ".join(e.title for e in relevant[:TITLES_LOGGED_PER_FEED])
-        log.info(
-            "feed=%s new_items=%d relevant=%d e.g. %s", feed.id, len(stored), len(relevant), titles
-        )
 
 
-def new_items_hook(catalog: Catalog, *, announce: bool, eager: bool = True) -> NewItemsHook:
+def new_items_hook(catalog: Catalog, *, alerts: bool = True, eager: bool = True) -> NewItemsHook:
     """The hook the service and `poll` give the poller."""
-    return ServiceHook(catalog, announce=announce, eager=eager)
+    return ServiceHook(
+        catalog, alerts=AlertEnqueuer(catalog.topics) if alerts else None, eager=eager
+    )
 
 
 async def sync_catalog(database: Database, catalog: Catalog, now: datetime) -> dict[str, int]:
     """Mirror feeds.yaml into the database in one transaction."""
-    async with database.sessions() as session, session.begin():
+    async with database.write() as session:
         return await queries.sync_catalog_feeds(session=session, feeds=catalog.feeds, now=now)
+
+
+async def ensure_console_chat(database: Database, settings: Settings, now: datetime) -> None:
+    """Console mode's one local subscriber: everything, at once, and a daily digest."""
+    async with database.write() as session:
+        if await chats.get_chat(session=session, chat_id=CONSOLE_CHAT_ID) is None:
+            await chats.add_chat(
+                session=session,
+                chat_id=CONSOLE_CHAT_ID,
+                kind="console",
+                now=now,
+                timezone=settings.timezone,
+                alert_mode=chats.INSTANT,
+                digest_frequency="daily",
+                # The first digest right after the first poll, so a newcomer sees one.
+                next_digest_at=now,
+            )
+
+
+@dataclass(slots=True)
+class Pipeline:
+    """The service's parts and the jobs that drive them."""
+
+    settings: Settings
+    database: Database
+    poller: Poller
+    sender: Sender
+    digests: DigestBuilder
+
+    async def poll(self) -> None:
+        """Poll due feeds, then let the sender see the alerts they queued."""
+        await self.poller.poll_due_feeds(datetime.now(UTC))
+        self.sender.wake()
+
+    async def build_digests(self) -> None:
+        """Queue the digests that are due."""
+        if await self.digests.build_due(database=self.database, now=datetime.now(UTC)):
+            self.sender.wake()
+
+    async def pump(self) -> None:
+        """Make sure the sender looks at the outbox (rows may come from another process)."""
+        self.sender.wake()
+
+    async def retention(self) -> None:
+        """Prune old items and settled outbox rows."""
+        items, rows = await prune(
+            database=self.database, now=datetime.now(UTC), keep_days=self.settings.retention_days
+        )
+        log.info("retention pruned items=%d outbox_rows=%d", items, rows)
+
+    def schedule(self) -> AsyncIOScheduler:
+        """A scheduler with every job added (not started)."""
+        scheduler = build_scheduler()
+        now = datetime.now(UTC)
+        add_poll_job(scheduler, self.poll, every_seconds=self.settings.poll_tick_seconds, now=now)
+        add_service_jobs(
+            scheduler,
+            digests=self.build_digests,
+            pump=self.pump,
+            retention=self.retention,
+            digest_every=self.settings.digest_tick_seconds,
+            now=now,
+        )
+        return scheduler
+
+
+@asynccontextmanager
+async def open_pipeline(
+    settings: Settings, catalog: Catalog, transport: Transport
+) -> AsyncIterator[Pipeline]:
+    """Database (migrated, catalog synced), poller, sender and digest builder."""
+    async with open_database(settings) as database:
+        counts = await sync_catalog(database, catalog, datetime.now(UTC))
+        log.info("catalog synced %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+        alerts = AlertEnqueuer(
+            catalog.topics, max_age=timedelta(hours=settings.alert_max_age_hours)
+        )
+        hook = ServiceHook(catalog, alerts=alerts)
+        async with open_poller(settings, database, on_new_items=hook) as poller:
+            sender = Sender(database=database, transport=transport, policy=sender_policy(settings))
+            yield Pipeline(settings, database, poller, sender, DigestBuilder(catalog.topics))
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -94,32 +178,36 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 async def run_service(
     settings: Settings, catalog: Catalog, stop: asyncio.Event | None = None
 ) -> None:
-    """Poll on schedule until SIGINT/SIGTERM (or `stop` is set)."""
+    """Run until SIGINT/SIGTERM (or `stop` is set): Telegram with BOT_TOKEN, else the console."""
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     if settings.bot_token is None:
-        log.warning(
-            "BOT_TOKEN is not set: items are logged here; Telegram delivery needs BOT_TOKEN"
-        )
-    async with open_database(settings) as database:
-        counts = await sync_catalog(database, catalog, datetime.now(UTC))
-        log.info("catalog synced %s", " ".join(f"{k}={v}" for k, v in counts.items()))
-        hook = new_items_hook(catalog, announce=True)
-        async with open_poller(settings, database, on_new_items=hook) as poller:
+        await run_console(settings, catalog, stop)
+    else:
+        from bot.telegram.runner import run_telegram
 
-            async def poll() -> None:
-                await poller.poll_due_feeds(datetime.now(UTC))
+        await run_telegram(settings, catalog, stop)
 
-            scheduler = build_scheduler()
-            add_poll_job(
-                scheduler, poll, every_seconds=settings.poll_tick_seconds, now=datetime.now(UTC)
-            )
-            scheduler.start()
-            log.info(
-                "briefbot running: polling every %gs; Ctrl+C stops", settings.poll_tick_seconds
-            )
-            try:
-                await stop.wait()
-            finally:
-                scheduler.shutdown(wait=False)
-                log.info("briefbot stopped")
+
+async def run_console(settings: Settings, catalog: Catalog, stop: asyncio.Event) -> None:
+    """No BOT_TOKEN: deliver to this terminal as one local subscriber following everything."""
+    log.warning("BOT_TOKEN is not set: alerts and digests are printed here instead of Telegram")
+    async with open_pipeline(settings, catalog, ConsoleTransport()) as pipeline:
+        await ensure_console_chat(pipeline.database, settings, datetime.now(UTC))
+        await run_pipeline(pipeline, stop)
+
+
+async def run_pipeline(pipeline: Pipeline, stop: asyncio.Event) -> None:
+    """Start the jobs and the sender; return once `stop` is set and everything wound down."""
+    scheduler = pipeline.schedule()
+    scheduler.start()
+    sending = asyncio.create_task(pipeline.sender.run(stop))
+    log.info(
+        "briefbot running: polling every %gs; Ctrl+C stops", pipeline.settings.poll_tick_seconds
+    )
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await sending
+        log.info("briefbot stopped")

@@ -216,8 +216,8 @@ async def test_run_polls_on_schedule_and_stops_cleanly_on_sigterm(
         _, err = await asyncio.wait_for(proc.communicate(), timeout=20)
     log = err.decode()
     assert proc.returncode == 0, log
-    assert "delivery needs BOT_TOKEN" in log
-    assert "new_items=2" in log
+    assert "printed here instead of Telegram" in log
+    assert "matched items=2" in log
     assert "briefbot stopped" in log
 
 

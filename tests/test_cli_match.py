@@ -28,6 +28,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO),
+        # The feed below is dated May 2026: keep it inside the retention horizon.
+        "RETENTION_DAYS": "36500",
     }
 
 

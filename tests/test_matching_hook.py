@@ -73,7 +73,7 @@ async def test_poller_stores_verdicts_and_topics_with_the_items(
             fetcher=fetcher,
             parser=parser,
             policy=PollPolicy(),
-            on_new_items=new_items_hook(catalog, announce=False),
+            on_new_items=new_items_hook(catalog),
             rng=random.Random(1),
         )
         report = await poller.poll_due_feeds(NOW)
@@ -144,7 +144,7 @@ async def test_the_same_story_from_two_feeds_gets_one_story_id(
             fetcher=fetcher,
             parser=parser,
             policy=PollPolicy(concurrency=1),
-            on_new_items=new_items_hook(catalog, announce=False),
+            on_new_items=new_items_hook(catalog),
         )
         await poller.poll_due_feeds(NOW)
     async with database.sessions() as session:

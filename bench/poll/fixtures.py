@@ -100,5 +100,7 @@ def bot_env(db: Path, catalog: Path) -> dict[str, str]:
         FEEDS_FILE=str(catalog),
         ALLOW_PRIVATE_NETWORKS="true",
         LOG_LEVEL="WARNING",
+        # The corpus is dated 2025: keep it inside the retention horizon.
+        RETENTION_DAYS="36500",
     )
     return env

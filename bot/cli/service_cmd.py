@@ -32,7 +32,7 @@ async def poll_once(
     """Sync the catalog, then poll the due feeds (or every enabled feed) once."""
     async with open_database(settings) as database:
         await sync_catalog(database, catalog, now)
-        hook = new_items_hook(catalog, announce=False, eager=False)
+        hook = new_items_hook(catalog, eager=False)
         async with open_poller(settings, database, on_new_items=hook) as poller:
             async with database.readers() as session:
                 if every_feed:

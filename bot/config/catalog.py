@@ -150,6 +150,19 @@ class TopicTitles(BaseModel):
     ru: Title
 
 
+Statement = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)]
+
+
+class TopicStatement(BaseModel):
+    """A recommendation's one-line statement in each interface language (digest sections)."""
+
+    model_config = Strict
+
+    en: Statement
+    be: Statement
+    ru: Statement
+
+
 class TopicSpec(BaseModel):
     """A topic subscribers can follow; the matching rules are filled in by staff."""
 
@@ -157,6 +170,7 @@ class TopicSpec(BaseModel):
 
     id: Slug
     titles: TopicTitles
+    statement: TopicStatement | None = None
     recommendation: Literal["R1", "R2", "R3"] | None = None
     urgent: StrictBool = False
     rules: list[Rule] = Field(default_factory=list)

@@ -45,6 +45,17 @@ class Settings(BaseSettings):
     feed_failing_after: int = Field(default=3, gt=0)
     backoff_max_seconds: float = Field(default=24 * 3600.0, gt=0)
 
+    # Delivery.
+    send_rate_per_second: float = Field(default=30.0, gt=0, le=1000)
+    allow_paid_broadcast: bool = False
+    send_concurrency: int = Field(default=8, gt=0, le=100)
+    send_timeout_seconds: float = Field(default=15.0, gt=0)
+    send_max_attempts: int = Field(default=10, gt=0)
+    outbox_lease_seconds: float = Field(default=300.0, ge=30)
+    alert_max_age_hours: float = Field(default=48.0, gt=0)
+    digest_tick_seconds: float = Field(default=60.0, gt=0)
+    retention_days: int = Field(default=90, ge=7)
+
     @field_validator("staff_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,3 +140,15 @@ class Database:
         return cls(
             engine, session_factory(engine), reader_factory(engine), WriteGate.for_engine(engine)
         )
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in one write transaction, behind the write gate; commits on success."""
+        async with self.write_gate, self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session in one transaction (deferred BEGIN on SQLite)."""
+        async with self.readers() as session, session.begin():
+            yield session

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.db.tables import Feed, Item
+from bot.db.tables import Feed, Item, Story
 
 # Keeps IN (...) lists under SQLite's and asyncpg's parameter limits.
 IN_CHUNK = 500
@@ -199,3 +199,10 @@ async def items_since(
         col(Item.published_at),
     ).where(col(Item.first_seen_at) >= since)
     return [tuple(row) for row in (await session.execute(stmt)).all()]  # type: ignore[misc]
+
+
+async def prune_items(*, session: AsyncSession, before: datetime) -> int:
+    """Retention: delete items first seen before `before` (verdicts and topics cascade)."""
+    result: Any = await session.execute(delete(Item).where(col(Item.first_seen_at) < before))
+    await session.execute(delete(Story).where(col(Story.last_seen_at) < before))
+    return int(result.rowcount or 0)

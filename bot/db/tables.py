@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -126,3 +127,85 @@ class ItemTopic(SQLModel, table=True):
         sa_column=Column(BigId, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
     )
     topic_id: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class Chat(SQLModel, table=True):
+    """A subscriber: a private chat, group, supergroup or channel, and only its settings.
+
+    Deliberately no usernames, names, language codes or message texts (ADVERSARIAL G52).
+    """
+
+    __tablename__ = "chats"
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))  # private, group, ...
+    language: str = Field(default="en", sa_column=Column(String(8), nullable=False))
+    timezone: str = Field(default="UTC", sa_column=Column(String(64), nullable=False))
+    paused: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    alert_mode: str = Field(default="urgent", sa_column=Column(String(8), nullable=False))
+    follow_all: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    digest_frequency: str = Field(default="weekly", sa_column=Column(String(8), nullable=False))
+    digest_weekday: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    digest_minute: int = Field(default=9 * 60, sa_column=Column(Integer, nullable=False))
+    empty_digest_note: bool = Field(default=True, sa_column=Column(Boolean, nullable=False))
+    keywords: str | None = Field(default=None, sa_column=Column(Text))
+    next_digest_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
+    last_digest_end: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ChatTopic(SQLModel, table=True):
+    """One topic a chat follows (when it does not follow all of them)."""
+
+    __tablename__ = "chat_topics"
+    __table_args__ = (Index("ix_chat_topics_topic", "topic_id"),)
+
+    chat_pk: int = Field(
+        sa_column=Column(BigId, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True)
+    )
+    topic_id: str = Field(sa_column=Column(String(64), primary_key=True))
+
+
+class OutboxRow(SQLModel, table=True):
+    """One message owed to one chat, under a key that makes enqueuing it twice a no-op."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("chat_pk", "kind", "ref", "part", name="uq_outbox_delivery"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_chat_state", "chat_pk", "state", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    chat_pk: int = Field(
+        sa_column=Column(BigId, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False)
+    )
+    kind: str = Field(sa_column=Column(String(16), nullable=False))  # alert, digest, chart
+    ref: str = Field(sa_column=Column(String(64), nullable=False))  # story:12, week:2026-W48
+    part: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    state: str = Field(default="pending", sa_column=Column(String(12), nullable=False))
+    priority: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))  # Telegram HTML, or a caption
+    parse_mode: str | None = Field(default="HTML", sa_column=Column(String(8)))
+    chart_key: str | None = Field(default=None, sa_column=Column(String(32)))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    lease_owner: str | None = Field(default=None, sa_column=Column(String(40)))
+    last_error: str | None = Field(default=None, sa_column=Column(String(200)))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class Chart(SQLModel, table=True):
+    """A rendered weekly chart, shared by every chat that gets that week's digest."""
+
+    __tablename__ = "charts"
+
+    key: str = Field(sa_column=Column(String(32), primary_key=True))
+    png: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Telegram's id for the uploaded photo: later sends reuse it instead of re-uploading.
+    file_id: str | None = Field(default=None, sa_column=Column(String(256)))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -20,6 +20,9 @@ class PollPolicy:
     max_entries: int = 500
     failing_after: int = 3
     backoff_cap_seconds: float = 24 * 3600.0
+    # Entries published before the retention horizon are ignored: their stored copy may have
+    # been pruned, and storing them again would alert on old news.
+    max_item_age_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

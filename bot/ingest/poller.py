@@ -7,7 +7,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -188,6 +188,9 @@ class Poller:
 
     async def _fresh(self, feed: Feed, entries: Sequence[Entry], now: datetime) -> list[Entry]:
         """Entries not stored before; reads only, so no write lock is held meanwhile."""
+        if self._policy.max_item_age_days is not None:
+            horizon = now - timedelta(days=self._policy.max_item_age_days)
+            entries = [e for e in entries if e.published_at >= horizon]
         async with self._readers() as session:
             known = await queries.existing_keys(
                 session=session, feed_id=feed.id, keys=[e.key for e in entries]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config.catalog import Catalog
 from bot.db.tables import Feed, ItemTopic
 from bot.db.tables import Verdict as VerdictRow
+from bot.delivery.alerts import AlertEnqueuer, NewMatch
 from bot.ingest.types import Entry
 from bot.matching.cluster import story_signature
 from bot.matching.matcher import Matcher, MatchInput, Verdict
@@ -65,9 +66,12 @@ class Prepared:
 class MatchingHook:
     """The poller's new-items hook: a verdict per item, and the topics of relevant items."""
 
-    def __init__(self, matcher: Matcher, *, version: str) -> None:
+    def __init__(
+        self, matcher: Matcher, *, version: str, alerts: AlertEnqueuer | None = None
+    ) -> None:
         self._matcher = matcher
         self._version = version
+        self._alerts = alerts
 
     def prepare(self, feed: Feed, entries: Sequence[Entry]) -> Mapping[str, object]:
         """Match every entry (CPU only; runs before the feed's write transaction)."""
@@ -112,6 +116,40 @@ class MatchingHook:
             await session.execute(insert(VerdictRow), verdicts)
         if topics:
             await session.execute(insert(ItemTopic), topics)
-        await assign_stories(session=session, feed_id=feed.id, items=clusterable, now=now)
+        stories = await assign_stories(session=session, feed_id=feed.id, items=clusterable, now=now)
         relevant = sum(1 for v in verdicts if v["relevant"])
-        log.info("feed=%s matched items=%d relevant=%d", feed.id, len(verdicts), relevant)
+        alerts = 0
+        if self._alerts is not None and relevant:
+            matches = _new_matches(stored, prepared, stories)
+            alerts = await self._alerts.enqueue(
+                session=session, feed=feed, matches=matches, now=now
+            )
+        log.info(
+            "feed=%s matched items=%d relevant=%d alerts=%d",
+            feed.id,
+            len(verdicts),
+            relevant,
+            alerts,
+        )
+
+
+def _new_matches(
+    stored: Sequence[tuple[int, Entry]],
+    prepared: Mapping[str, object],
+    stories: Mapping[int, int],
+) -> list[NewMatch]:
+    matches = []
+    for item_id, entry in stored:
+        ready = prepared[entry.key]
+        if isinstance(ready, Prepared) and ready.verdict.relevant:
+            matches.append(
+                NewMatch(
+                    item_id=item_id,
+                    story_id=stories.get(item_id),
+                    title=entry.title,
+                    url=entry.url,
+                    published_at=entry.published_at,
+                    verdict=ready.verdict,
+                )
+            )
+    return matches

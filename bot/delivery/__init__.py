@@ -1,0 +1,1 @@
+"""The outbox and the rate-limited sender that drains it."""

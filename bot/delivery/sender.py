@@ -1,0 +1,277 @@
+"""Drains the outbox into a Transport within Telegram's limits, applying the error policy."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.db import chats
+from bot.db.engine import Database
+from bot.db.tables import Chart
+from bot.delivery import outbox
+from bot.delivery.outbox import SENT, Claimed
+from bot.delivery.pacing import Pacer, SendLimits
+from bot.delivery.policy import Decision, decide
+from bot.delivery.transport import Failure, SendError, Sent, Transport
+from bot.logs import chat_tag
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The wall clock, aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SenderPolicy:
+    """How the sender batches, leases and retries."""
+
+    limits: SendLimits = field(default_factory=SendLimits)
+    concurrency: int = 8
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 10
+    idle_poll_seconds: float = 1.0
+    # Release claimed rows rather than sit on them through a long global pause.
+    release_after_pause_seconds: float = 60.0
+
+
+@dataclass(slots=True)
+class SenderStats:
+    """Counts since start (for logs, metrics and benchmarks)."""
+
+    sent: int = 0
+    retry_after: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str) -> None:
+        """Count one failure of a kind."""
+        self.failures[kind] = self.failures.get(kind, 0) + 1
+
+
+class Sender:
+    """Claims due rows, paces them, sends them, and records each outcome."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        transport: Transport,
+        policy: SenderPolicy | None = None,
+        now: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db = database
+        self._transport = transport
+        self.policy = policy or SenderPolicy()
+        self._now = now
+        self.pacer = Pacer(self.policy.limits, monotonic)
+        self._monotonic = monotonic
+        self._rng = rng or random.Random()
+        self.owner = f"sender-{uuid.uuid4().hex[:12]}"
+        self.stats = SenderStats()
+        self.halted: str | None = None
+        self._queue: list[tuple[float, int, Claimed]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._charts: dict[str, str] = {}  # chart key -> Telegram file_id
+        self._next_claim_at = 0.0
+
+    def wake(self) -> None:
+        """New rows were enqueued: look at the outbox now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set (or a 401 halts sending)."""
+        try:
+            while not stop.is_set() and self.halted is None:
+                if not await self.step():
+                    await self._idle(stop)
+        finally:
+            await self._finish()
+
+    async def drain(self, *, within_seconds: float = 60.0) -> None:
+        """Send until nothing is due or in flight (tests, console mode, benchmarks)."""
+        deadline = self._monotonic() + within_seconds
+        try:
+            while self.halted is None and self._monotonic() < deadline:
+                if not await self.step() and not self._queue and not self._tasks:
+                    return
+                await asyncio.sleep(0.01 if not self._queue else 0)
+        finally:
+            await self._finish()
+
+    async def step(self) -> bool:
+        """Top up the queue and start every send whose time has come; False when idle."""
+        await self._top_up()
+        if not self._queue:
+            return bool(self._tasks)
+        ready_at, _, row = self._queue[0]
+        wait = max(ready_at, self.pacer.ready_at(row.chat_id, is_group=row.is_group))
+        wait -= self._monotonic()
+        if wait > 0 or len(self._tasks) >= self.policy.concurrency:
+            if self.pacer.paused_for > self.policy.release_after_pause_seconds:
+                await self._release_queue()
+            await asyncio.sleep(min(max(wait, 0.001), 0.25))
+            return True
+        heapq.heappop(self._queue)
+        self.pacer.record_send(row.chat_id, is_group=row.is_group)
+        task = asyncio.create_task(self._deliver(row))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _top_up(self) -> None:
+        capacity = max(int(self.policy.limits.per_second * 2), self.policy.concurrency * 2)
+        if len(self._queue) + len(self._tasks) >= capacity // 2:
+            return
+        if self._monotonic() < self._next_claim_at and not self._wake.is_set():
+            return
+        self._wake.clear()
+        wanted = capacity - len(self._queue) - len(self._tasks)
+        now = self._now()
+        async with self._db.write() as session:
+            stale = await outbox.recover_stale(session=session, now=now)
+            claimed = await outbox.claim(
+                session=session,
+                owner=self.owner,
+                now=now,
+                limit=wanted,
+                lease=self.policy.lease,
+            )
+        # A short claim means the outbox is (nearly) drained: do not ask again at once.
+        self._next_claim_at = self._monotonic() + (0.0 if len(claimed) == wanted else 0.2)
+        if stale:
+            log.warning("outbox rows=%d left sending by a dead worker: marked uncertain", stale)
+        for row in claimed:
+            ready = self.pacer.chat_ready_at(row.chat_id, is_group=row.is_group)
+            heapq.heappush(self._queue, (ready, row.id, row))
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
+        _, pending = await asyncio.wait(
+            waiters, timeout=self.policy.idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in pending:
+            waiter.cancel()
+
+    async def _release_queue(self) -> None:
+        ids = [row.id for _, _, row in self._queue]
+        self._queue.clear()
+        async with self._db.write() as session:
+            await outbox.release(session=session, owner=self.owner, row_ids=ids)
+
+    async def _finish(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._queue:
+            await self._release_queue()
+
+    async def _deliver(self, row: Claimed) -> None:
+        try:
+            async with self._db.write() as session:
+                if not await outbox.mark_sending(session=session, row_id=row.id, owner=self.owner):
+                    return  # the lease expired and another worker has it
+            try:
+                sent = await self._send(row)
+            except SendError as failure:
+                await self._failed(row, failure)
+            else:
+                await self._succeeded(row, sent)
+        except Exception:
+            # The row stays `sending` under its lease and becomes uncertain: never resent blindly.
+            log.exception("outbox=%d delivery crashed", row.id)
+
+    async def _send(self, row: Claimed) -> Sent:
+        if row.chart_key is None:
+            return await self._transport.send_text(row.chat_id, row.body, row.parse_mode)
+        photo: bytes | str | None = self._charts.get(row.chart_key)
+        if photo is None:
+            async with self._db.read() as session:
+                chart = await session.get(Chart, row.chart_key)
+            if chart is None:
+                raise SendError(Failure.BAD_REQUEST, f"chart {row.chart_key} is gone")
+            photo = chart.file_id or chart.png
+        return await self._transport.send_photo(row.chat_id, photo, row.body, row.parse_mode)
+
+    async def _succeeded(self, row: Claimed, sent: Sent) -> None:
+        async with self._db.write() as session:
+            await outbox.settle(
+                session=session,
+                row_id=row.id,
+                state=SENT,
+                now=self._now(),
+                message_id=sent.message_id,
+            )
+            if row.chart_key and sent.file_id and row.chart_key not in self._charts:
+                self._charts[row.chart_key] = sent.file_id
+                await session.execute(
+                    update(Chart)
+                    .where(col(Chart.key) == row.chart_key)
+                    .values(file_id=sent.file_id)
+                )
+        self.stats.sent += 1
+        self.pacer.record_success()
+
+    async def _failed(self, row: Claimed, failure: SendError) -> None:
+        self.stats.count(failure.kind.value)
+        now = self._now()
+        decision = decide(
+            row,
+            failure,
+            now=now,
+            attempts=row.attempts + 1,
+            max_attempts=self.policy.max_attempts,
+            rng=self._rng,
+        )
+        if failure.retry_after:
+            self.stats.retry_after += 1
+            self.pacer.record_retry_after(row.chat_id, failure.retry_after)
+        async with self._db.write() as session:
+            await outbox.settle(
+                session=session,
+                row_id=row.id,
+                state=decision.state,
+                now=now,
+                error=decision.error,
+                retry_at=decision.retry_at,
+                values=decision.values,
+            )
+            await self._apply_to_chat(session, row, decision)
+        self._log_failure(row, decision)
+        if decision.halt:
+            self.halted = decision.error
+
+    async def _apply_to_chat(self, session: AsyncSession, row: Claimed, decision: Decision) -> None:
+        if decision.delete_chat:
+            await chats.delete_chat(session=session, chat_pk=row.chat_pk)
+        elif decision.migrate_to is not None:
+            await chats.migrate_chat(
+                session=session, old_id=row.chat_id, new_id=decision.migrate_to
+            )
+
+    def _log_failure(self, row: Claimed, decision: Decision) -> None:
+        chat = chat_tag(row.chat_id)
+        if decision.halt:
+            log.critical(
+                "sending stopped: Telegram refused the bot token (401); the outbox is kept; "
+                "replace BOT_TOKEN and restart"
+            )
+        elif decision.delete_chat:
+            log.info("outbox=%d chat=%s refused us (403): chat and its queue deleted", row.id, chat)
+        else:
+            log.warning(
+                "outbox=%d chat=%s state=%s %s", row.id, chat, decision.state, decision.error
+            )

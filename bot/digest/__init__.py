@@ -1,0 +1,1 @@
+"""Composition of alerts and digests (Telegram HTML) and the weekly chart."""

@@ -114,14 +114,18 @@ class Pipeline:
     poller: Poller
     sender: Sender
     digests: DigestBuilder
+    polled_once: bool = False
 
     async def poll(self) -> None:
         """Poll due feeds, then let the sender see the alerts they queued."""
         await self.poller.poll_due_feeds(datetime.now(UTC))
+        self.polled_once = True
         self.sender.wake()
 
     async def build_digests(self) -> None:
-        """Queue the digests that are due."""
+        """Queue the digests that are due (after the first poll, so they include its news)."""
+        if not self.polled_once:
+            return
         if await self.digests.build_due(database=self.database, now=datetime.now(UTC)):
             self.sender.wake()
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade
 
-pytest_plugins = ["tests.support.feedserver"]
+pytest_plugins = ["tests.support.feedserver", "tests.fakes.botapi"]
 
 PG_ADMIN_DSN = os.environ.get("BRIEFBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

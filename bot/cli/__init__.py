@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import config_cmd, db_cmd, feeds_cmd, match_cmd, service_cmd
+from bot.cli import config_cmd, db_cmd, digest_cmd, feeds_cmd, match_cmd, service_cmd
 
 app = typer.Typer(
     name="briefbot",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(feeds_cmd.app, name="feeds")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(digest_cmd.app, name="digest")
 service_cmd.register(app)
 match_cmd.register(app)
 

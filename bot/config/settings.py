@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///storage/briefbot.db"
+TOKEN_SHAPE = re.compile(r"\d{3,20}:[A-Za-z0-9_-]{20,}")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -55,6 +57,17 @@ class Settings(BaseSettings):
     alert_max_age_hours: float = Field(default=48.0, gt=0)
     digest_tick_seconds: float = Field(default=60.0, gt=0)
     retention_days: int = Field(default=90, ge=7)
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _token_shape(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None  # empty means console mode
+        if not isinstance(raw, str) or not TOKEN_SHAPE.fullmatch(raw.strip()):
+            # Never echo the value: it is a secret even when malformed.
+            raise ValueError("does not look like a bot token (digits:letters, from @BotFather)")
+        return raw.strip()
 
     @field_validator("staff_ids", mode="before")
     @classmethod

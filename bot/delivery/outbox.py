@@ -88,13 +88,15 @@ async def enqueue(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> i
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OutboxRow).on_conflict_do_nothing(
-        index_elements=["chat_pk", "kind", "ref", "part"]
+    statement = (
+        insert(OutboxRow)
+        .on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref", "part"])
+        .returning(col(OutboxRow.id))
     )
     added = 0
     for start in range(0, len(rows), 500):
-        result: Any = await session.execute(statement, list(rows[start : start + 500]))
-        added += max(result.rowcount or 0, 0)
+        result = await session.execute(statement, list(rows[start : start + 500]))
+        added += len(result.all())
     return added
 
 

@@ -42,6 +42,9 @@ class Pacer:
         self._chat_next: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
         self._recent_429: deque[tuple[float, int]] = deque()
+        self._slowed_at: float | None = None
+        # The bucket alone lets `burst` extra sends into a second: this caps any 1 s window.
+        self._window: deque[float] = deque(maxlen=max(int(limits.per_second), 1))
         self._forgotten = self._refilled
 
     def _refill(self, now: float) -> None:
@@ -53,6 +56,8 @@ class Pacer:
         now = self._clock()
         self._refill(now)
         ready = now if self._tokens >= 1.0 else now + (1.0 - self._tokens) / self.rate
+        if len(self._window) == self._window.maxlen:
+            ready = max(ready, self._window[0] + 1.0)
         return max(ready, self._paused_until)
 
     def chat_ready_at(self, chat_id: int, *, is_group: bool) -> float:
@@ -72,6 +77,7 @@ class Pacer:
         now = self._clock()
         self._refill(now)
         self._tokens -= 1.0
+        self._window.append(now)
         self._chat_next[chat_id] = now + self.limits.chat_interval_seconds
         if is_group:
             sends = self._group_sends.setdefault(chat_id, deque())
@@ -89,7 +95,10 @@ class Pacer:
         now = self._clock()
         until = now + seconds
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
-        self.rate = max(MIN_RATE, self.rate * SLOWDOWN)
+        # Requests in flight together come back 429 together: one signal, one slowdown.
+        if self._slowed_at is None or now - self._slowed_at >= STORM_WINDOW_SECONDS:
+            self._slowed_at = now
+            self.rate = max(MIN_RATE, self.rate * SLOWDOWN)
         self._recent_429.append((now, chat_id))
         while self._recent_429 and self._recent_429[0][0] < now - STORM_WINDOW_SECONDS:
             self._recent_429.popleft()

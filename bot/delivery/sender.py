@@ -107,9 +107,13 @@ class Sender:
         deadline = self._monotonic() + within_seconds
         try:
             while self.halted is None and self._monotonic() < deadline:
-                if not await self.step() and not self._queue and not self._tasks:
+                if await self.step() or self._queue or self._tasks:
+                    await asyncio.sleep(0)
+                    continue
+                self._next_claim_at = 0.0  # idle: make sure the outbox is really empty
+                await self._top_up()
+                if not self._queue:
                     return
-                await asyncio.sleep(0.01 if not self._queue else 0)
         finally:
             await self._finish()
 
@@ -182,6 +186,9 @@ class Sender:
     async def _deliver(self, row: Claimed) -> None:
         try:
             async with self._db.write() as session:
+                if self.halted is not None:  # a 401 came back while this one waited
+                    await outbox.release(session=session, owner=self.owner, row_ids=[row.id])
+                    return
                 if not await outbox.mark_sending(session=session, row_id=row.id, owner=self.owner):
                     return  # the lease expired and another worker has it
             try:
@@ -250,6 +257,8 @@ class Sender:
                 values=decision.values,
             )
             await self._apply_to_chat(session, row, decision)
+        if decision.halt and self.halted is not None:
+            return  # requests in flight together all get the 401: one alert is enough
         self._log_failure(row, decision)
         if decision.halt:
             self.halted = decision.error

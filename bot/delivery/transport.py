@@ -88,10 +88,13 @@ def _network_failure(exc: TelegramNetworkError) -> SendError:
 def classify(exc: Exception) -> SendError:  # noqa: PLR0911 (one case per error class)
     """Translate an aiogram exception into a SendError (see REFERENCE.md)."""
     match exc:
+        # aiogram writes the chat ids into these two messages: keep them out of logs.
         case TelegramRetryAfter():
-            return SendError(Failure.RETRY_AFTER, exc.message, retry_after=exc.retry_after)
+            detail = f"flood control: retry after {exc.retry_after} s"
+            return SendError(Failure.RETRY_AFTER, detail, retry_after=exc.retry_after)
         case TelegramMigrateToChat():
-            return SendError(Failure.MIGRATED, exc.message, migrate_to=exc.migrate_to_chat_id)
+            detail = "group chat was upgraded to a supergroup chat"
+            return SendError(Failure.MIGRATED, detail, migrate_to=exc.migrate_to_chat_id)
         case TelegramUnauthorizedError():
             return SendError(Failure.UNAUTHORIZED, exc.message)
         case TelegramForbiddenError():

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.db.tables import Item, Story
 from bot.matching.cluster import STORY_WINDOW, StoryCandidate, StoryIndex
+
+# An arbitrary constant naming the "assign stories" lock among PostgreSQL advisory locks.
+STORY_LOCK_KEY = 0x62726966_0001
 
 
 async def open_stories(*, session: AsyncSession, now: datetime) -> StoryIndex:
@@ -36,6 +39,11 @@ async def assign_stories(
     """Join each (item id, signature) to an open story or start one; returns item -> story."""
     if not items:
         return {}
+    if session.get_bind().dialect.name == "postgresql":
+        # Concurrent feed transactions must see each other's new stories, or one event
+        # reported by two outlets at once becomes two stories (and two alerts). SQLite's
+        # single writer serialises this already.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK_KEY})
     index = await open_stories(session=session, now=now)
     assigned: dict[int, int] = {}
     for item_id, signature in items:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -16,6 +16,7 @@ from bot.config.settings import Settings
 from bot.delivery.transport import TelegramTransport
 from bot.logs import set_chat_hash_key
 from bot.service import Pipeline, open_pipeline, run_pipeline
+from bot.telegram import build_dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,6 @@ def make_bot(settings: Settings) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
-
-
-def build_dispatcher() -> Dispatcher:
-    """The Dispatcher with every feature router, in order."""
-    return Dispatcher()
 
 
 async def run_telegram(settings: Settings, catalog: Catalog, stop: asyncio.Event) -> None:
@@ -64,7 +60,14 @@ async def run_telegram(settings: Settings, catalog: Catalog, stop: asyncio.Event
         dispatcher.startup.register(on_startup)
         stopper = asyncio.create_task(stop_polling())
         try:
-            await dispatcher.start_polling(bot, handle_signals=False, pipeline=pipeline)
+            await dispatcher.start_polling(
+                bot,
+                handle_signals=False,
+                pipeline=pipeline,
+                database=pipeline.database,
+                settings=settings,
+                catalog=catalog,
+            )
         finally:
             stop.set()
             await asyncio.gather(*background, stopper, return_exceptions=True)

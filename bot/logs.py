@@ -34,7 +34,14 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiosqlite", "asyncio", "apscheduler.executors.default", "alembic"):
+    noisy_loggers = (
+        "aiosqlite",
+        "asyncio",
+        "apscheduler.executors.default",
+        "apscheduler.scheduler",
+        "alembic",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -22,7 +22,7 @@ from bot.delivery.alerts import AlertEnqueuer
 from bot.delivery.digests import DigestBuilder, prune
 from bot.delivery.sender import Sender
 from bot.delivery.transport import ConsoleTransport, Transport
-from bot.ingest.poller import NewItemsHook, Poller
+from bot.ingest.poller import Poller
 from bot.ingest.types import Entry
 from bot.jobs import add_poll_job, add_service_jobs, build_scheduler
 from bot.matching.hook import MatchingHook, rules_version
@@ -56,6 +56,15 @@ class ServiceHook:
             )
         return self._hook
 
+    async def refresh(self, database: Database) -> None:
+        """Load subscribers' personal rules as they are now (before a poll cycle)."""
+        if self._alerts is None:
+            return
+        async with database.read() as session:
+            texts = await chats.personal_rules(session=session)
+        if texts or self._hook is not None:  # compile the matcher only when there is a use
+            self._matching().personal.refresh(texts)
+
     def prepare(self, feed: Feed, entries: Sequence[Entry]) -> Mapping[str, object]:
         """Verdicts per entry key."""
         return self._matching().prepare(feed, entries)
@@ -75,7 +84,7 @@ class ServiceHook:
         )
 
 
-def new_items_hook(catalog: Catalog, *, alerts: bool = True, eager: bool = True) -> NewItemsHook:
+def new_items_hook(catalog: Catalog, *, alerts: bool = True, eager: bool = True) -> ServiceHook:
     """The hook the service and `poll` give the poller."""
     return ServiceHook(
         catalog, alerts=AlertEnqueuer(catalog.topics) if alerts else None, eager=eager
@@ -114,10 +123,12 @@ class Pipeline:
     poller: Poller
     sender: Sender
     digests: DigestBuilder
+    hook: ServiceHook
     polled_once: bool = False
 
     async def poll(self) -> None:
         """Poll due feeds, then let the sender see the alerts they queued."""
+        await self.hook.refresh(self.database)
         await self.poller.poll_due_feeds(datetime.now(UTC))
         self.polled_once = True
         self.sender.wake()
@@ -170,7 +181,7 @@ async def open_pipeline(
         hook = ServiceHook(catalog, alerts=alerts)
         async with open_poller(settings, database, on_new_items=hook) as poller:
             sender = Sender(database=database, transport=transport, policy=sender_policy(settings))
-            yield Pipeline(settings, database, poller, sender, DigestBuilder(catalog.topics))
+            yield Pipeline(settings, database, poller, sender, DigestBuilder(catalog.topics), hook)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -85,6 +85,7 @@ class World:
     async def poll(self, now: datetime = NOW) -> None:
         policy = FetchPolicy(allow_private=True, allow_any_port=True)
         hook = ServiceHook(self.catalog, alerts=AlertEnqueuer(self.catalog.topics))
+        await hook.refresh(self.database)
         async with Fetcher(policy) as fetcher, ParserPool(workers=1) as parser:
             poller = Poller(
                 database=self.database,
@@ -127,6 +128,22 @@ async def test_relevant_items_alert_the_chats_whose_mode_and_topics_want_them(wo
     assert all(ref.startswith("story:") for _, ref, _ in alerts)
     for _, _, body in alerts:
         parse_html(body)  # valid Telegram HTML, or this raises
+
+
+async def test_a_personal_keyword_rule_alerts_its_chat_even_outside_the_topics(
+    world: World,
+) -> None:
+    world.server.add("/wire.xml", rss([SANCTIONS, "Weather in Vilnius"]))
+    await world.add_feed("wire")
+    await world.add_chat(1, alert_mode="urgent", keywords="vilni* OR sanction*")
+    await world.add_chat(2, alert_mode="digest", keywords="vilni*")  # digest only: no alert
+    await world.add_chat(3, alert_mode="instant", keywords="vilni*", paused=True)
+    await world.poll()
+    alerts = await world.alerts()
+    assert sorted((chat, body.split("</a>")[0].rsplit(">", 1)[-1]) for chat, _, body in alerts) == [
+        (1, SANCTIONS),
+        (1, "Weather in Vilnius"),
+    ]
 
 
 async def test_a_feed_polled_for_the_first_time_sends_no_alerts(world: World) -> None:

@@ -33,6 +33,7 @@ async def poll_once(
     async with open_database(settings) as database:
         await sync_catalog(database, catalog, now)
         hook = new_items_hook(catalog, eager=False)
+        await hook.refresh(database)
         async with open_poller(settings, database, on_new_items=hook) as poller:
             async with database.readers() as session:
                 if every_feed:

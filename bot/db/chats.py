@@ -115,3 +115,25 @@ async def digests_due(*, session: AsyncSession, now: datetime, limit: int) -> li
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def keyword_recipients(
+    *, session: AsyncSession, rules: Sequence[str] | frozenset[str]
+) -> list[Chat]:
+    """Chats (not paused, not digest-only) whose personal rule is one of `rules`."""
+    query = select(Chat).where(
+        col(Chat.paused).is_(False),
+        col(Chat.alert_mode) != DIGEST_ONLY,
+        col(Chat.keywords).in_(list(rules)),
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def personal_rules(*, session: AsyncSession) -> set[str]:
+    """The distinct /keywords rules of chats that are not paused."""
+    rows = await session.execute(
+        select(col(Chat.keywords))
+        .where(col(Chat.keywords).is_not(None), col(Chat.paused).is_(False))
+        .distinct()
+    )
+    return {text for text in rows.scalars() if text}

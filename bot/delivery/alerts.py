@@ -33,6 +33,7 @@ class NewMatch:
     url: str | None
     published_at: datetime
     verdict: Verdict
+    personal: frozenset[str] = frozenset()  # personal rules (texts) the item satisfies
 
     @property
     def ref(self) -> str:
@@ -60,9 +61,18 @@ class AlertEnqueuer:
         source = Source(feed.title, feed.publisher)
         rows = []
         for match in matches:
-            recipients = await chats.alert_recipients(
-                session=session, topics=match.verdict.topics, urgent=match.verdict.urgent
-            )
+            recipients = []
+            if match.verdict.relevant:
+                recipients = await chats.alert_recipients(
+                    session=session, topics=match.verdict.topics, urgent=match.verdict.urgent
+                )
+            if match.personal:
+                known = {c.id for c in recipients}
+                recipients += [
+                    c
+                    for c in await chats.keyword_recipients(session=session, rules=match.personal)
+                    if c.id not in known
+                ]
             entry = _entry(match, source, others.get(match.story_id or 0, ()))
             rendered: dict[tuple[str, str], str] = {}
             for chat in recipients:

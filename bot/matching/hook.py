@@ -19,6 +19,7 @@ from bot.delivery.alerts import AlertEnqueuer, NewMatch
 from bot.ingest.types import Entry
 from bot.matching.cluster import story_signature
 from bot.matching.matcher import Matcher, MatchInput, Verdict
+from bot.matching.personal import PersonalRules
 from bot.matching.stories import assign_stories
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Prepared:
 
     verdict: Verdict
     signature: frozenset[str] | None  # story signature, for relevant items only
+    personal: frozenset[str] = frozenset()  # subscribers' own rules the item satisfies
 
 
 class MatchingHook:
@@ -72,6 +74,7 @@ class MatchingHook:
         self._matcher = matcher
         self._version = version
         self._alerts = alerts
+        self.personal = PersonalRules(matcher)
 
     def prepare(self, feed: Feed, entries: Sequence[Entry]) -> Mapping[str, object]:
         """Match every entry (CPU only; runs before the feed's write transaction)."""
@@ -88,7 +91,8 @@ class MatchingHook:
                 )
             )
             signature = story_signature(entry.title, entry.summary) if verdict.relevant else None
-            prepared[entry.key] = Prepared(verdict, signature)
+            personal = self.personal.matching(entry.title, entry.summary)
+            prepared[entry.key] = Prepared(verdict, signature, personal)
         return prepared
 
     async def store(
@@ -119,7 +123,7 @@ class MatchingHook:
         stories = await assign_stories(session=session, feed_id=feed.id, items=clusterable, now=now)
         relevant = sum(1 for v in verdicts if v["relevant"])
         alerts = 0
-        if self._alerts is not None and relevant:
+        if self._alerts is not None:
             matches = _new_matches(stored, prepared, stories)
             alerts = await self._alerts.enqueue(
                 session=session, feed=feed, matches=matches, now=now
@@ -141,7 +145,7 @@ def _new_matches(
     matches = []
     for item_id, entry in stored:
         ready = prepared[entry.key]
-        if isinstance(ready, Prepared) and ready.verdict.relevant:
+        if isinstance(ready, Prepared) and (ready.verdict.relevant or ready.personal):
             matches.append(
                 NewMatch(
                     item_id=item_id,
@@ -150,6 +154,7 @@ def _new_matches(
                     url=entry.url,
                     published_at=entry.published_at,
                     verdict=ready.verdict,
+                    personal=ready.personal,
                 )
             )
     return matches

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -46,6 +46,13 @@ class Settings(BaseSettings):
     max_entries_per_feed: int = Field(default=500, gt=0)
     feed_failing_after: int = Field(default=3, gt=0)
     backoff_max_seconds: float = Field(default=24 * 3600.0, gt=0)
+
+    # Webhook mode (long polling when WEBHOOK_URL is unset).
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"  # noqa: S104 (the webhook must be reachable from outside)
+    webhook_port: int = Field(default=8080, gt=0, lt=65536)
+    webhook_path: str = "/telegram"
 
     # Delivery.
     send_rate_per_second: float = Field(default=30.0, gt=0, le=1000)
@@ -110,6 +117,30 @@ class Settings(BaseSettings):
         async_database_url(value)  # raises ValueError naming what is wrong
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the public https:// address Telegram posts updates to")
+        return value or None
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or raw == "":
+            return None
+        # Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if not isinstance(raw, str) or not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", raw):
+            raise ValueError("must be 16-256 characters of A-Z, a-z, 0-9, _ and -")
+        return raw
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_URL is set: WEBHOOK_SECRET is required too")
+        return self
+
     @field_validator("telegram_api_base")
     @classmethod
     def _http_base(cls, value: str | None) -> str | None:
@@ -127,5 +158,6 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors():
             name = "_".join(str(p) for p in err["loc"][:1]).upper() or "SETTINGS"
             message = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{name}: {message}")
+            # A cross-field problem has no single variable: its message names them.
+            problems.append(f"{name}: {message}" if err["loc"] else message)
         raise ConfigError(problems) from None

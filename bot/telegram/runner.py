@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -15,8 +16,9 @@ from bot.config.catalog import Catalog
 from bot.config.settings import Settings
 from bot.delivery.transport import TelegramTransport
 from bot.logs import set_chat_hash_key
-from bot.service import Pipeline, open_pipeline, run_pipeline
+from bot.service import open_pipeline, run_pipeline
 from bot.telegram import build_dispatcher
+from bot.telegram.webhook import OncePerUpdate, serve_webhook
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +49,44 @@ async def run_telegram(settings: Settings, catalog: Catalog, stop: asyncio.Event
     )
     async with open_pipeline(settings, catalog, transport) as pipeline:
         dispatcher = build_dispatcher()
+        data = {
+            "pipeline": pipeline,
+            "database": pipeline.database,
+            "settings": settings,
+            "catalog": catalog,
+        }
         background: list[asyncio.Task[None]] = []
 
         async def on_startup() -> None:
-            await bot.delete_webhook(drop_pending_updates=False)
+            # The scheduler needs the running loop: it starts with the dispatcher.
             background.append(asyncio.create_task(run_pipeline(pipeline, stop)))
 
-        async def stop_polling() -> None:
-            await stop.wait()
-            await dispatcher.stop_polling()
-
         dispatcher.startup.register(on_startup)
-        stopper = asyncio.create_task(stop_polling())
         try:
-            await dispatcher.start_polling(
-                bot,
-                handle_signals=False,
-                pipeline=pipeline,
-                database=pipeline.database,
-                settings=settings,
-                catalog=catalog,
-            )
+            if settings.webhook_url:
+                await serve_webhook(dispatcher, bot, settings, stop, **data)
+            else:
+                await _poll_updates(dispatcher, bot, stop, data)
         finally:
             stop.set()
-            await asyncio.gather(*background, stopper, return_exceptions=True)
+            await asyncio.gather(*background, return_exceptions=True)
             await bot.session.close()
 
 
-__all__ = ["Pipeline", "build_dispatcher", "make_bot", "run_telegram"]
+async def _poll_updates(
+    dispatcher: Dispatcher, bot: Bot, stop: asyncio.Event, data: dict[str, Any]
+) -> None:
+    """Long polling until `stop`; updates are handled once each, in the background."""
+    dispatcher.update.outer_middleware(OncePerUpdate())
+    # getUpdates and a webhook exclude each other: polling takes over from a webhook.
+    await bot.delete_webhook(drop_pending_updates=False)
+
+    async def stop_polling() -> None:
+        await stop.wait()
+        await dispatcher.stop_polling()
+
+    stopper = asyncio.create_task(stop_polling())
+    try:
+        await dispatcher.start_polling(bot, handle_signals=False, **data)
+    finally:
+        stopper.cancel()

@@ -209,6 +209,9 @@ class MethodsMixin:
         self.left_chats: list[int] = []
         self.answered_callbacks: list[dict[str, Any]] = []
         self.webhook_deletions = 0
+        self.webhook: dict[str, Any] | None = None  # the last setWebhook's url and secret_token
+        # setMyCommands by (scope type, language code or ""), next to `my_commands` by scope.
+        self.my_commands_by_language: dict[tuple[str, str], list[JSON]] = {}
         self._members: dict[tuple[int, int], JSON] = {}
         self._message_ids: dict[int, int] = {}
         self._method_clock = clock
@@ -246,6 +249,7 @@ class MethodsMixin:
             "answercallbackquery": self.answer_callback_query,
             "setmycommands": self.set_my_commands,
             "deletewebhook": self.delete_webhook,
+            "setwebhook": self.set_webhook,
             "getchatmember": self.get_chat_member,
             "getchatadministrators": self.get_chat_administrators,
             "leavechat": self.leave_chat,
@@ -355,6 +359,15 @@ class MethodsMixin:
         scope = params.get_json("scope")
         kind = scope.get("type", "default") if isinstance(scope, dict) else "default"
         self.my_commands[kind] = commands
+        self.my_commands_by_language[(kind, params.get_str("language_code") or "")] = commands
+        return True
+
+    async def set_webhook(self, params: Params) -> bool:
+        """setWebhook: remembered, never called (tests post updates to the bot themselves)."""
+        self.webhook = {
+            "url": params.get_str("url"),
+            "secret_token": params.get_str("secret_token"),
+        }
         return True
 
     async def delete_webhook(self, params: Params) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -25,11 +26,16 @@ from bot.delivery.transport import ConsoleTransport, Transport
 from bot.ingest.poller import Poller
 from bot.ingest.types import Entry
 from bot.jobs import add_poll_job, add_service_jobs, build_scheduler
+from bot.leader import Lead, leadership
 from bot.matching.hook import MatchingHook, rules_version
 from bot.matching.matcher import Matcher
 from bot.runtime import open_database, open_poller, sender_policy
 
 log = logging.getLogger(__name__)
+# A standby retries the leader lock this often; the leader re-checks it this often. A dead
+# leader's lock goes with its connection, so a standby takes over within LEAD_RETRY_SECONDS.
+LEAD_RETRY_SECONDS = 5.0
+LEAD_CHECK_SECONDS = 2.0
 # The terminal's own subscriber in console mode (no BOT_TOKEN): Telegram never uses 0.
 CONSOLE_CHAT_ID = 0
 
@@ -124,6 +130,7 @@ class Pipeline:
     sender: Sender
     digests: DigestBuilder
     hook: ServiceHook
+    lead: Lead
     polled_once: bool = False
 
     async def poll(self) -> None:
@@ -172,7 +179,9 @@ async def open_pipeline(
     settings: Settings, catalog: Catalog, transport: Transport
 ) -> AsyncIterator[Pipeline]:
     """Database (migrated, catalog synced), poller, sender and digest builder."""
-    async with open_database(settings) as database:
+    async with open_database(settings) as database, leadership(database.engine) as lead:
+        if database.engine.dialect.name == "sqlite":
+            await lead.try_acquire()  # a second process on the file is refused here, at start
         counts = await sync_catalog(database, catalog, datetime.now(UTC))
         log.info("catalog synced %s", " ".join(f"{k}={v}" for k, v in counts.items()))
         alerts = AlertEnqueuer(
@@ -181,7 +190,9 @@ async def open_pipeline(
         hook = ServiceHook(catalog, alerts=alerts)
         async with open_poller(settings, database, on_new_items=hook) as poller:
             sender = Sender(database=database, transport=transport, policy=sender_policy(settings))
-            yield Pipeline(settings, database, poller, sender, DigestBuilder(catalog.topics), hook)
+            yield Pipeline(
+                settings, database, poller, sender, DigestBuilder(catalog.topics), hook, lead
+            )
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -213,16 +224,39 @@ async def run_console(settings: Settings, catalog: Catalog, stop: asyncio.Event)
 
 
 async def run_pipeline(pipeline: Pipeline, stop: asyncio.Event) -> None:
-    """Start the jobs and the sender; return once `stop` is set and everything wound down."""
+    """Lead when possible (stand by otherwise); return once `stop` is set and all wound down."""
+    standing_by = False
+    while not stop.is_set():
+        if not await pipeline.lead.try_acquire():
+            if not standing_by:
+                log.info("another instance leads: standing by")
+                standing_by = True
+            await _wait(stop, LEAD_RETRY_SECONDS)
+            continue
+        standing_by = False
+        log.info("leading: polling every %gs", pipeline.settings.poll_tick_seconds)
+        await _lead(pipeline, stop)
+    log.info("briefbot stopped")
+
+
+async def _lead(pipeline: Pipeline, stop: asyncio.Event) -> None:
+    """Run the jobs and the sender until `stop`, or until the lead is lost."""
+    lead_over = asyncio.Event()
     scheduler = pipeline.schedule()
     scheduler.start()
-    sending = asyncio.create_task(pipeline.sender.run(stop))
-    log.info(
-        "briefbot running: polling every %gs; Ctrl+C stops", pipeline.settings.poll_tick_seconds
-    )
+    sending = asyncio.create_task(pipeline.sender.run(lead_over))
     try:
-        await stop.wait()
+        while not stop.is_set():
+            await _wait(stop, LEAD_CHECK_SECONDS)
+            if not stop.is_set() and not await pipeline.lead.still_held():
+                log.error("leadership lost: jobs stopped until it is regained")
+                break
     finally:
+        lead_over.set()
         scheduler.shutdown(wait=False)
         await sending
-        log.info("briefbot stopped")
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.config.catalog import Catalog
 from bot.config.settings import Settings
 from bot.delivery.transport import TelegramTransport
 from bot.logs import set_chat_hash_key
-from bot.service import open_pipeline, run_pipeline
+from bot.service import LEAD_RETRY_SECONDS, Pipeline, open_pipeline, run_pipeline
 from bot.telegram import build_dispatcher
 from bot.telegram.webhook import OncePerUpdate, serve_webhook
 
@@ -65,12 +66,23 @@ async def run_telegram(settings: Settings, catalog: Catalog, stop: asyncio.Event
         try:
             if settings.webhook_url:
                 await serve_webhook(dispatcher, bot, settings, stop, **data)
-            else:
+            elif await _lead_or_stop(pipeline, stop):
+                # getUpdates allows one consumer per token: only the leader polls updates.
                 await _poll_updates(dispatcher, bot, stop, data)
         finally:
             stop.set()
             await asyncio.gather(*background, return_exceptions=True)
             await bot.session.close()
+
+
+async def _lead_or_stop(pipeline: Pipeline, stop: asyncio.Event) -> bool:
+    """Wait until this process leads (True) or is stopped (False)."""
+    while not stop.is_set():
+        if await pipeline.lead.try_acquire():
+            return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=LEAD_RETRY_SECONDS)
+    return False
 
 
 async def _poll_updates(

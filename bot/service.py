@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +30,7 @@ from bot.jobs import add_poll_job, add_service_jobs, build_scheduler
 from bot.leader import Lead, leadership
 from bot.matching.hook import MatchingHook, rules_version
 from bot.matching.matcher import Matcher
+from bot.observability import Observability, ServiceStatus, serve_observability
 from bot.runtime import open_database, open_poller, sender_policy
 
 log = logging.getLogger(__name__)
@@ -131,12 +133,17 @@ class Pipeline:
     digests: DigestBuilder
     hook: ServiceHook
     lead: Lead
+    status: ServiceStatus = field(default_factory=ServiceStatus)
     polled_once: bool = False
 
     async def poll(self) -> None:
         """Poll due feeds, then let the sender see the alerts they queued."""
+        started = time.monotonic()
         await self.hook.refresh(self.database)
-        await self.poller.poll_due_feeds(datetime.now(UTC))
+        report = await self.poller.poll_due_feeds(datetime.now(UTC))
+        self.status.record_poll(
+            new_items=report.new_items, seconds=time.monotonic() - started, now=datetime.now(UTC)
+        )
         self.polled_once = True
         self.sender.wake()
 
@@ -190,9 +197,26 @@ async def open_pipeline(
         hook = ServiceHook(catalog, alerts=alerts)
         async with open_poller(settings, database, on_new_items=hook) as poller:
             sender = Sender(database=database, transport=transport, policy=sender_policy(settings))
-            yield Pipeline(
+            pipeline = Pipeline(
                 settings, database, poller, sender, DigestBuilder(catalog.topics), hook, lead
             )
+            async with _endpoints(pipeline):
+                yield pipeline
+
+
+@asynccontextmanager
+async def _endpoints(pipeline: Pipeline) -> AsyncIterator[None]:
+    """/metrics and /healthz while the pipeline exists, when METRICS_PORT is set."""
+    settings = pipeline.settings
+    if not settings.metrics_port:
+        yield
+        return
+    observability = Observability(pipeline.database, pipeline.status, pipeline.sender.stats)
+    runner = await serve_observability(observability, settings.metrics_host, settings.metrics_port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -244,6 +268,7 @@ async def _lead(pipeline: Pipeline, stop: asyncio.Event) -> None:
     lead_over = asyncio.Event()
     scheduler = pipeline.schedule()
     scheduler.start()
+    pipeline.status.leading = pipeline.status.scheduler_running = True
     sending = asyncio.create_task(pipeline.sender.run(lead_over))
     try:
         while not stop.is_set():
@@ -254,6 +279,7 @@ async def _lead(pipeline: Pipeline, stop: asyncio.Event) -> None:
     finally:
         lead_over.set()
         scheduler.shutdown(wait=False)
+        pipeline.status.leading = pipeline.status.scheduler_running = False
         await sending
 
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, gt=0, lt=65536)
     webhook_path: str = "/telegram"
 
+    # Observability: /metrics and /healthz (off when METRICS_PORT is 0).
+    metrics_port: int = Field(default=0, ge=0, lt=65536)
+    metrics_host: str = "127.0.0.1"
+
     # Delivery.
     send_rate_per_second: float = Field(default=30.0, gt=0, le=1000)
     allow_paid_broadcast: bool = False

@@ -15,6 +15,8 @@ POLL_JOB_ID = "poll-due-feeds"
 DIGEST_JOB_ID = "build-due-digests"
 PUMP_JOB_ID = "outbox-pump"
 RETENTION_JOB_ID = "retention"
+STAFF_CHECKS_JOB_ID = "staff-checks"
+STAFF_CHECKS_EVERY_SECONDS = 600
 
 
 def build_scheduler() -> AsyncIOScheduler:
@@ -65,10 +67,11 @@ def add_service_jobs(
     digests: Callable[[], Awaitable[object]],
     pump: Callable[[], Awaitable[object]],
     retention: Callable[[], Awaitable[object]],
+    staff_checks: Callable[[], Awaitable[object]],
     digest_every: float,
     now: datetime,
 ) -> None:
-    """Digest tick (after the first poll had a chance), outbox pump, daily retention."""
+    """Digest tick (after the first poll had a chance), outbox pump, retention, staff checks."""
     add_interval_job(
         scheduler,
         digests,
@@ -83,4 +86,11 @@ def add_service_jobs(
         job_id=RETENTION_JOB_ID,
         every_seconds=24 * 3600,
         first_run=now + timedelta(minutes=5),
+    )
+    add_interval_job(
+        scheduler,
+        staff_checks,
+        job_id=STAFF_CHECKS_JOB_ID,
+        every_seconds=STAFF_CHECKS_EVERY_SECONDS,
+        first_run=now + timedelta(minutes=2),
     )

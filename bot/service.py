@@ -23,6 +23,7 @@ from bot.db.tables import Feed
 from bot.delivery.alerts import AlertEnqueuer
 from bot.delivery.digests import DigestBuilder, prune
 from bot.delivery.sender import Sender
+from bot.delivery.staff_notices import check_feeds
 from bot.delivery.transport import ConsoleTransport, Transport
 from bot.ingest.poller import Poller
 from bot.ingest.types import Entry
@@ -158,6 +159,13 @@ class Pipeline:
         """Make sure the sender looks at the outbox (rows may come from another process)."""
         self.sender.wake()
 
+    async def staff_checks(self) -> None:
+        """Tell staff about failing and silent feeds (one message per incident)."""
+        if await check_feeds(
+            database=self.database, staff_ids=self.settings.staff_ids, now=datetime.now(UTC)
+        ):
+            self.sender.wake()
+
     async def retention(self) -> None:
         """Prune old items and settled outbox rows."""
         items, rows = await prune(
@@ -175,6 +183,7 @@ class Pipeline:
             digests=self.build_digests,
             pump=self.pump,
             retention=self.retention,
+            staff_checks=self.staff_checks,
             digest_every=self.settings.digest_tick_seconds,
             now=now,
         )

@@ -1,0 +1,149 @@
+"""Tells staff, through the outbox, when a feed starts failing or falls silent for too long."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.db import chats
+from bot.db.engine import Database
+from bot.db.tables import Chat, Feed, Item
+from bot.delivery import outbox
+from bot.digest.html import escape
+from bot.i18n import translator
+
+log = logging.getLogger(__name__)
+# A feed is silent when nothing new came for this many of its usual gaps between items...
+SILENT_GAPS = 4
+# ...and never sooner than this (a weekly bulletin is not silent on day two).
+SILENT_FLOOR = timedelta(days=2)
+RHYTHM_SAMPLE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One thing staff should know, under a key that makes it one message per incident."""
+
+    ref: str
+    msgid: str
+    values: dict[str, str]
+
+
+async def staff_chats(
+    *, session: AsyncSession, staff_ids: Sequence[int], now: datetime
+) -> list[int]:
+    """Chat row ids for the staff's private chats, created (with nothing subscribed) if missing."""
+    pks = []
+    for staff_id in staff_ids:
+        chat = await chats.get_chat(session=session, chat_id=staff_id)
+        if chat is None:
+            chat = await chats.add_chat(
+                session=session,
+                chat_id=staff_id,
+                kind="private",
+                now=now,
+                alert_mode=chats.DIGEST_ONLY,
+                digest_frequency="off",
+                follow_all=False,
+            )
+        pks.append(chat.id or 0)
+    return pks
+
+
+async def notify(
+    *, session: AsyncSession, staff_ids: Sequence[int], notices: Sequence[Notice], now: datetime
+) -> int:
+    """Queue each notice to every staff chat; a notice already queued is not queued again."""
+    if not staff_ids or not notices:
+        return 0
+    rows = []
+    for pk in await staff_chats(session=session, staff_ids=staff_ids, now=now):
+        chat = await session.get(Chat, pk)
+        translate = translator(chat.language if chat else "en")
+        for notice in notices:
+            values = {k: escape(v) for k, v in notice.values.items()}
+            rows.append(
+                outbox.outbox_row(
+                    chat_pk=pk,
+                    kind="staff",
+                    ref=notice.ref[:64],
+                    body=translate(notice.msgid).format(**values),
+                    now=now,
+                    priority=outbox.URGENT_ALERT,
+                )
+            )
+    return await outbox.enqueue(session=session, rows=rows)
+
+
+def _rhythm(seen: Sequence[datetime]) -> timedelta | None:
+    """The median gap between a feed's recent new items (None with too few items)."""
+    ordered = sorted(seen)
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ordered)]
+    gaps = [g for g in gaps if g > 0]
+    return timedelta(seconds=statistics.median(gaps)) if len(gaps) >= 3 else None
+
+
+async def feed_notices(*, session: AsyncSession, now: datetime) -> list[Notice]:
+    """Failing feeds, and feeds silent for longer than their usual rhythm."""
+    notices = []
+    for feed in (await session.scalars(select(Feed).where(col(Feed.enabled).is_(True)))).all():
+        if feed.failing_since is not None:
+            notices.append(
+                Notice(
+                    f"failing:{feed.id}:{feed.failing_since:%Y%m%d%H%M}",
+                    "⚠️ Feed {feed} is failing since {since}: {reason}. /feeds shows its health.",
+                    {
+                        "feed": feed.id,
+                        "since": f"{feed.failing_since:%Y-%m-%d %H:%M} UTC",
+                        "reason": feed.last_error_reason or "unknown error",
+                    },
+                )
+            )
+            continue
+        if feed.last_new_item_at is None:
+            continue
+        seen = (
+            await session.scalars(
+                select(col(Item.first_seen_at))
+                .where(col(Item.feed_id) == feed.id)
+                .order_by(col(Item.first_seen_at).desc())
+                .limit(RHYTHM_SAMPLE)
+            )
+        ).all()
+        rhythm = _rhythm(seen)
+        quiet = now - feed.last_new_item_at
+        if rhythm is not None and quiet > max(SILENT_GAPS * rhythm, SILENT_FLOOR):
+            notices.append(
+                Notice(
+                    f"silent:{feed.id}:{feed.last_new_item_at:%Y%m%d%H%M}",
+                    "🔕 Feed {feed} has published nothing new for {days} days"
+                    " (it usually does every {usual}). Check its address with /feeds.",
+                    {"feed": feed.id, "days": str(quiet.days), "usual": _duration(rhythm)},
+                )
+            )
+    return notices
+
+
+def _duration(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} d"
+
+
+async def check_feeds(*, database: Database, staff_ids: Sequence[int], now: datetime) -> int:
+    """Queue notices about failing and silent feeds; returns how many rows were queued."""
+    if not staff_ids:
+        return 0
+    async with database.write() as session:
+        notices = await feed_notices(session=session, now=now)
+        added = await notify(session=session, staff_ids=staff_ids, notices=notices, now=now)
+    if added:
+        log.info("staff notices queued=%d", added)
+    return added

@@ -13,7 +13,7 @@ STORM_WINDOW_SECONDS = 2.0
 STORM_CHATS = 3
 # After a 429 the rate drops to this fraction and then climbs back by RECOVERY per success.
 SLOWDOWN = 0.5
-RECOVERY_PER_SEND = 0.02
+RECOVERY_PER_SEND = 0.1  # back from half rate to full in ~150 sends (~7 s at 30/s)
 MIN_RATE = 1.0
 # Chat and group memory older than a minute no longer constrains anything.
 FORGET_AFTER_SECONDS = 61.0

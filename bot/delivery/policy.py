@@ -11,7 +11,7 @@ from bot.delivery.outbox import DEAD, FAILED, PENDING, UNCERTAIN, Claimed
 from bot.delivery.transport import Failure, SendError
 from bot.digest.html import html_to_plain
 
-BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 15 * 60.0
 MIGRATED_MARK = "migrated"
 

@@ -8,6 +8,7 @@ import logging
 import random
 import time
 import uuid
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -121,7 +122,11 @@ class Sender:
         """Top up the queue and start every send whose time has come; False when idle."""
         await self._top_up()
         if not self._queue:
-            return bool(self._tasks)
+            if not self._tasks:
+                return False
+            # Nothing to start: wait for a send to finish instead of spinning on the loop.
+            await asyncio.wait(set(self._tasks), timeout=0.05, return_when=FIRST_COMPLETED)
+            return True
         ready_at, _, row = self._queue[0]
         wait = max(ready_at, self.pacer.ready_at(row.chat_id, is_group=row.is_group))
         wait -= self._monotonic()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import config_cmd, db_cmd, digest_cmd, feeds_cmd, match_cmd, service_cmd
+from bot.cli import config_cmd, db_cmd, digest_cmd, feeds_cmd, match_cmd, opml_cmd, service_cmd
 
 app = typer.Typer(
     name="briefbot",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(feeds_cmd.app, name="feeds")
+app.add_typer(opml_cmd.app, name="feeds-opml")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(digest_cmd.app, name="digest")

@@ -40,7 +40,7 @@ def settings_or_exit() -> Settings:
         for problem in exc.problems:
             err.print(f"error: {problem}", highlight=False, markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

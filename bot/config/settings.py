@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     allow_private_networks: bool = False
     log_level: str = "INFO"
+    log_format: Literal["kv", "json"] = "kv"
 
     # Polling and fetching.
     poll_tick_seconds: float = Field(default=30.0, gt=0)

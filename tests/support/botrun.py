@@ -1,8 +1,8 @@
 """Runs briefbot's Dispatcher in-process against the fake Bot API (real HTTP, no patching).
 
-    async with running_bot(fake_botapi, database, settings=..., catalog=...) as run:
-        fake_botapi.push_message(42, "/start")
-        reply = await run.reply_to(42)          # waits for the bot's next message to chat 42
+async with running_bot(fake_botapi, database, settings=..., catalog=...) as run:
+    fake_botapi.push_message(42, "/start")
+    reply = await run.reply_to(42)          # waits for the bot's next message to chat 42
 """
 
 from __future__ import annotations

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiogram.utils.i18n import I18n
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+if TYPE_CHECKING:
+    from aiogram.utils.i18n import I18n
 
 LANGUAGES = ("en", "be", "ru")
 DEFAULT_LANGUAGE = "en"
@@ -20,6 +21,9 @@ Translate = Callable[[str], str]
 
 def compile_catalogs(locales: Path = LOCALES_DIR) -> list[Path]:
     """Compile each .po into its .mo when the .mo is missing or older; return the .mo paths."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     compiled = []
     for po_path in sorted(locales.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         mo_path = po_path.with_suffix(".mo")
@@ -36,10 +40,24 @@ def compile_catalogs(locales: Path = LOCALES_DIR) -> list[Path]:
 
 
 @cache
-def get_i18n() -> I18n:
-    """The process-wide aiogram I18n, with catalogs compiled first."""
+def _compiled() -> None:
     compile_catalogs()
+
+
+@cache
+def get_i18n() -> I18n:
+    """The process-wide aiogram I18n (for handlers), with catalogs compiled first."""
+    from aiogram.utils.i18n import I18n
+
+    _compiled()
     return I18n(path=LOCALES_DIR, default_locale=DEFAULT_LANGUAGE, domain=DOMAIN)
+
+
+@cache
+def _catalog(language: str) -> gettext.NullTranslations:
+    _compiled()
+    # Plain gettext outside Telegram (digests, console, CLI): no aiogram import needed.
+    return gettext.translation(DOMAIN, LOCALES_DIR, languages=[language], fallback=True)
 
 
 def normalize_language(code: str | None) -> str:
@@ -50,10 +68,4 @@ def normalize_language(code: str | None) -> str:
 
 def translator(language: str) -> Translate:
     """A gettext function for one language, usable outside a Telegram update (jobs, CLI)."""
-    i18n = get_i18n()
-    locale = normalize_language(language)
-
-    def translate(message: str) -> str:
-        return i18n.gettext(message, locale=locale)
-
-    return translate
+    return _catalog(normalize_language(language)).gettext

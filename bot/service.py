@@ -23,7 +23,7 @@ from bot.db.tables import Feed
 from bot.delivery.alerts import AlertEnqueuer
 from bot.delivery.digests import DigestBuilder, prune
 from bot.delivery.sender import Sender
-from bot.delivery.staff_notices import check_feeds
+from bot.delivery.staff_notices import check_feeds, report_long_pause
 from bot.delivery.transport import ConsoleTransport, Transport
 from bot.ingest.poller import Poller
 from bot.ingest.types import Entry
@@ -33,6 +33,7 @@ from bot.matching.hook import MatchingHook, rules_version
 from bot.matching.matcher import Matcher
 from bot.observability import Observability, ServiceStatus, serve_observability
 from bot.runtime import open_database, open_poller, sender_policy
+from bot.staff.rules import effective_catalog
 
 log = logging.getLogger(__name__)
 # A standby retries the leader lock this often; the leader re-checks it this often. A dead
@@ -200,12 +201,28 @@ async def open_pipeline(
             await lead.try_acquire()  # a second process on the file is refused here, at start
         counts = await sync_catalog(database, catalog, datetime.now(UTC))
         log.info("catalog synced %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+        # Topic rules edited by staff in the bot replace feeds.yaml's for their topics.
+        catalog = await effective_catalog(database=database, catalog=catalog)
         alerts = AlertEnqueuer(
             catalog.topics, max_age=timedelta(hours=settings.alert_max_age_hours)
         )
         hook = ServiceHook(catalog, alerts=alerts)
         async with open_poller(settings, database, on_new_items=hook) as poller:
-            sender = Sender(database=database, transport=transport, policy=sender_policy(settings))
+
+            async def long_pause(seconds: float) -> None:
+                await report_long_pause(
+                    database=database,
+                    staff_ids=settings.staff_ids,
+                    seconds=seconds,
+                    now=datetime.now(UTC),
+                )
+
+            sender = Sender(
+                database=database,
+                transport=transport,
+                policy=sender_policy(settings),
+                on_long_pause=long_pause,
+            )
             pipeline = Pipeline(
                 settings, database, poller, sender, DigestBuilder(catalog.topics), hook, lead
             )

@@ -20,7 +20,7 @@ from bot.db.engine import Database
 from bot.db.tables import Chat, Feed, OutboxRow
 from bot.delivery.alerts import AlertEnqueuer
 from bot.delivery.sender import Sender
-from bot.delivery.transport import TelegramTransport
+from bot.delivery.telegram import TelegramTransport
 from bot.ingest.fetch import Fetcher, FetchPolicy
 from bot.ingest.outcomes import PollPolicy
 from bot.ingest.parsepool import ParserPool

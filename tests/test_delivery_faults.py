@@ -22,8 +22,10 @@ from bot.db.engine import Database, create_engine
 from bot.db.migrate import upgrade
 from bot.delivery.outbox import DEAD, FAILED, PENDING, SENT, UNCERTAIN
 from bot.delivery.pacing import SendLimits
+from bot.delivery.policy import BACKOFF_BASE_SECONDS
 from bot.delivery.sender import Sender, SenderPolicy
-from bot.delivery.transport import Sent, TelegramTransport
+from bot.delivery.telegram import TelegramTransport
+from bot.delivery.transport import Sent
 from bot.logs import TOKEN_PATTERN
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotAPI, Fault, Faults, RateLimits
 from tests.fakes.botapi_faults import migrated, too_many_requests
@@ -414,7 +416,7 @@ async def test_connect_failure_backs_off_then_delivers_once_when_the_network_ret
 
     (row,) = await all_rows(database)
     assert (row.state, row.attempts) == (FAILED, 1)
-    assert row.next_attempt_at >= before + timedelta(seconds=2)
+    assert row.next_attempt_at >= before + timedelta(seconds=BACKOFF_BASE_SECONDS / 2)
     assert "connect failed" in (row.last_error or "")
     await sender.drain(within_seconds=1)  # not due yet: nothing happens
     assert (await all_rows(database))[0].attempts == 1

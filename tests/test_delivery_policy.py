@@ -38,7 +38,8 @@ from bot.delivery.policy import (
     backoff,
     decide,
 )
-from bot.delivery.transport import Failure, SendError, classify
+from bot.delivery.telegram import classify
+from bot.delivery.transport import Failure, SendError
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 CHAT, NEW_CHAT = -4_071_234_567, -1_009_876_543_210

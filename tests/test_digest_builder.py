@@ -15,7 +15,7 @@ from bot.db.engine import Database
 from bot.db.tables import Chart, Chat, Feed, Item, ItemTopic, OutboxRow, Verdict
 from bot.delivery.digests import DigestBuilder, first_digest_at
 from bot.delivery.sender import Sender
-from bot.delivery.transport import TelegramTransport
+from bot.delivery.telegram import TelegramTransport
 from tests.fakes.botapi import FakeBotAPI, RateLimits
 from tests.fakes.botapi_html import parse_html
 from tests.test_cli import REPO

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_engine
@@ -33,9 +34,12 @@ async def test_one_leader_at_a_time_and_a_standby_takes_over_when_it_dies(
         admin = await asyncpg.connect(PG_ADMIN_DSN)
         try:
             killed = await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks"
-                " WHERE locktype = 'advisory' AND objid = $1 AND granted",
+                "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l"
+                " JOIN pg_database d ON d.oid = l.database"
+                " WHERE l.locktype = 'advisory' AND l.objid = $1 AND l.granted"
+                " AND d.datname = $2",
                 LEADER_LOCK_KEY & 0xFFFFFFFF,
+                make_url(database_url).database,
             )
         finally:
             await admin.close()

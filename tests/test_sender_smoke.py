@@ -11,7 +11,7 @@ from bot.db.engine import Database
 from bot.delivery import outbox
 from bot.delivery.pacing import SendLimits
 from bot.delivery.sender import Sender, SenderPolicy
-from bot.delivery.transport import TelegramTransport
+from bot.delivery.telegram import TelegramTransport
 from tests.fakes.botapi import FakeBotAPI
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # in the past: rows are due at once

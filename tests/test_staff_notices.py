@@ -8,9 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
+from bot.db import chats
 from bot.db.engine import Database
 from bot.db.tables import Chat, Feed, Item, OutboxRow
-from bot.delivery.staff_notices import check_feeds
+from bot.delivery import outbox
+from bot.delivery.sender import Sender
+from bot.delivery.staff_notices import check_feeds, report_long_pause
+from bot.delivery.transport import Failure, SendError, Sent
 from tests.fakes.botapi_html import parse_html
 
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
@@ -97,3 +101,43 @@ async def test_no_staff_configured_means_no_notices(engine: AsyncEngine) -> None
     await add_feed(database, "broken", gap=timedelta(hours=6), last=NOW, failing=True)
     assert await check_feeds(database=database, staff_ids=(), now=NOW) == 0
     assert await notices(database) == []
+
+
+class FloodedTransport:
+    """Every send answers 429 with a long retry_after, as in a flood-control storm."""
+
+    async def send_text(self, chat_id: int, text: str, parse_mode: str | None) -> Sent:
+        raise SendError(Failure.RETRY_AFTER, "Too Many Requests", retry_after=90)
+
+    async def send_photo(
+        self, chat_id: int, photo: bytes | str, caption: str, parse_mode: str | None
+    ) -> Sent:
+        raise SendError(Failure.RETRY_AFTER, "Too Many Requests", retry_after=90)
+
+
+async def test_a_long_flood_pause_is_reported_to_staff_once(engine: AsyncEngine) -> None:
+    database = Database.on(engine)
+    async with database.write() as session:
+        for chat_id in (1, 2, 3, 4):
+            chat = await chats.add_chat(session=session, chat_id=chat_id, kind="private", now=NOW)
+            await outbox.enqueue(
+                session=session,
+                rows=[
+                    outbox.outbox_row(
+                        chat_pk=chat.id or 0, kind="alert", ref="item:1", body="x", now=NOW
+                    )
+                ],
+            )
+    reported: list[float] = []
+
+    async def long_pause(seconds: float) -> None:
+        reported.append(seconds)
+        await report_long_pause(database=database, staff_ids=STAFF, seconds=seconds, now=NOW)
+
+    sender = Sender(database=database, transport=FloodedTransport(), on_long_pause=long_pause)
+    await sender.drain(within_seconds=3)
+    assert len(reported) == 1
+    assert reported[0] >= 60
+    found = await notices(database)
+    assert [(chat, ref.split(":")[0]) for chat, ref, _ in found] == [(111, "pause"), (222, "pause")]
+    assert "90 s" in found[0][2] or "89 s" in found[0][2]

@@ -13,10 +13,11 @@ from bot.db import queries
 from bot.db.tables import Feed
 from bot.errors import FeedError
 from bot.ingest.health import feed_state
-from bot.ingest.types import NotModified, ParsedFeed
+from bot.ingest.probe import probe_feed
+from bot.ingest.types import ParsedFeed
 from bot.ingest.urlguard import check_url, display_host
 from bot.ingest.urlnorm import link_domain
-from bot.runtime import open_database, open_fetch_and_parse
+from bot.runtime import open_database
 
 app = typer.Typer(help="Feeds and their health.", no_args_is_help=True)
 
@@ -122,19 +123,7 @@ def check_command(
 
     async def go() -> tuple[ParsedFeed | None, set[str]]:
         url, language, known = await _resolve_target(settings, target)
-        async with open_fetch_and_parse(settings) as (fetcher, parser):
-            result = await fetcher.fetch(url)
-            if isinstance(result, NotModified):
-                return None, known
-            parsed = await parser.parse(
-                result.body,
-                url=result.final_url,
-                headers=result.headers,
-                now=utcnow(),
-                language=language,
-                max_entries=settings.max_entries_per_feed,
-            )
-            return parsed, known
+        return await probe_feed(settings, url, language=language, now=utcnow()), known
 
     try:
         parsed, known = run_async(go())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import catalog_or_exit, err, out, run_async, settings_or_exit, utcnow
-from bot.db import queries
+from bot.matching.backtest import Backtest, backtest
 from bot.matching.cluster_batch import assign_batch_stories
 from bot.matching.matcher import Matcher, MatchInput, Verdict
 from bot.matching.rules import RuleSyntaxError
@@ -122,25 +121,21 @@ def register(app: typer.Typer) -> None:
         settings = settings_or_exit()
         matcher = Matcher.from_catalog(catalog_or_exit(settings))
         try:
-            evaluate = matcher.compile_query(query)
+            matcher.compile_query(query)
         except RuleSyntaxError as exc:
             err.print(f"error: {exc.message}\n{exc.pointer()}", highlight=False, markup=False)
             raise typer.Exit(2) from None
 
-        async def go() -> tuple[int, list[tuple[str, str, str, str]]]:
+        async def go() -> Backtest:
             async with open_database(settings) as db, db.sessions() as session:
-                rows = await queries.items_since(
-                    session=session, since=utcnow() - timedelta(days=days)
+                return await backtest(
+                    session=session,
+                    matcher=matcher,
+                    query=query,
+                    since=utcnow() - timedelta(days=days),
                 )
-            hits = []
-            for feed_id, title, summary, language, published in rows:
-                tokens, _ = matcher.scan(title, summary)
-                if evaluate(tokens)[0]:
-                    hits.append((feed_id, language, published.strftime("%Y-%m-%d"), title))
-            return len(rows), hits
 
-        total, hits = run_async(go())
-        _print_backtest(query, days, total, hits, examples)
+        _print_backtest(query, days, run_async(go()), examples)
 
 
 def _open(path: Path) -> TextIO:
@@ -151,23 +146,20 @@ def _open(path: Path) -> TextIO:
         raise typer.Exit(2) from None
 
 
-def _print_backtest(
-    query: str, days: int, total: int, hits: list[tuple[str, str, str, str]], examples: int
-) -> None:
+def _print_backtest(query: str, days: int, result: Backtest, examples: int) -> None:
+    hits = result.hits
     out.print(
-        f"{len(hits)} of {total} items from the last {days} days match {query!r}", markup=False
+        f"{len(hits)} of {result.total} items from the last {days} days match {query!r}",
+        markup=False,
     )
     if not hits:
         return
-    by_feed = Counter(h[0] for h in hits)
-    by_language = Counter(h[1] for h in hits)
-    out.print("by feed: " + ", ".join(f"{k} {v}" for k, v in by_feed.most_common()), markup=False)
-    out.print(
-        "by language: " + ", ".join(f"{k} {v}" for k, v in by_language.most_common()), markup=False
-    )
+    by_feed, by_language = result.by_feed(), result.by_language()
+    out.print("by feed: " + ", ".join(f"{k} {v}" for k, v in by_feed), markup=False)
+    out.print("by language: " + ", ".join(f"{k} {v}" for k, v in by_language), markup=False)
     table = Table(title="examples (newest first)")
     for column in ("date", "feed", "title"):
         table.add_column(column, overflow="fold")
-    for feed_id, _, date, title in sorted(hits, key=lambda h: h[2], reverse=True)[:examples]:
-        table.add_row(date, feed_id, title)
+    for hit in result.newest(examples):
+        table.add_row(hit.published_at.strftime("%Y-%m-%d"), hit.feed_id, hit.title)
     out.print(table)

@@ -24,6 +24,7 @@ from bot.db import queries
 from bot.ingest.outcomes import FeedOutcome, PollReport
 from bot.runtime import open_database, open_poller
 from bot.service import new_items_hook, run_service, sync_catalog
+from bot.staff.rules import effective_catalog
 
 
 async def poll_once(
@@ -32,6 +33,7 @@ async def poll_once(
     """Sync the catalog, then poll the due feeds (or every enabled feed) once."""
     async with open_database(settings) as database:
         await sync_catalog(database, catalog, now)
+        catalog = await effective_catalog(database=database, catalog=catalog)
         hook = new_items_hook(catalog, eager=False)
         await hook.refresh(database)
         async with open_poller(settings, database, on_new_items=hook) as poller:

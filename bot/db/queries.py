@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.db.tables import Feed, Item, Story
+from bot.ingest.urlnorm import normalize_link
+
+log = logging.getLogger(__name__)
 
 # Keeps IN (...) lists under SQLite's and asyncpg's parameter limits.
 IN_CHUNK = 500
@@ -58,15 +62,38 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + IN_CHUNK]
 
 
+def _url_owners(rows: Iterable[Feed]) -> dict[str, Feed]:
+    return {normalize_link(row.url) or row.url: row for row in rows}
+
+
 async def sync_catalog_feeds(
     *, session: AsyncSession, feeds: Sequence[FeedDefinition], now: datetime
 ) -> dict[str, int]:
-    """Mirror feeds.yaml into the feeds table; catalog feeds gone from the file are disabled."""
+    """Mirror feeds.yaml into the feeds table; catalog feeds gone from the file are disabled.
+
+    A feed added in the bot (origin "staff") that feeds.yaml now lists with the same id and
+    URL becomes a catalog feed (`adopted`); any other feeds.yaml entry with a staff feed's id
+    or URL is skipped (`conflicts`, logged). A pause or resume made in the bot
+    (`staff_enabled`) wins over feeds.yaml's `enabled`. See docs/staff.md.
+    """
     existing = {f.id: f for f in (await session.scalars(select(Feed))).all()}
-    counts = {"added": 0, "updated": 0, "disabled": 0}
+    owners = _url_owners(existing.values())
+    counts = {"added": 0, "updated": 0, "disabled": 0, "adopted": 0, "conflicts": 0}
     wanted = {spec.id for spec in feeds}
     for spec in feeds:
         row = existing.get(spec.id)
+        owner = owners.get(normalize_link(spec.url) or spec.url)
+        if row is not None and row.origin == "staff" and owner is row:
+            # Same id and URL: feeds.yaml took the feed over (e.g. from `config export`).
+            row.origin = "catalog"
+            counts["adopted"] += 1
+        clash = row if row is not None and row.origin != "catalog" else None
+        if clash is None and owner is not None and owner.id != spec.id:
+            clash = owner
+        if clash is not None:
+            log.warning("feeds.yaml feed=%s skipped: same id or URL as feed=%s", spec.id, clash.id)
+            counts["conflicts"] += 1
+            continue
         values: dict[str, Any] = {
             "url": spec.url,
             "title": spec.title,
@@ -79,7 +106,10 @@ async def sync_catalog_feeds(
         if row is None:
             session.add(Feed(id=spec.id, origin="catalog", created_at=now, **values))
             counts["added"] += 1
-        elif row.origin == "catalog" and any(getattr(row, k) != v for k, v in values.items()):
+            continue
+        if row.staff_enabled is not None:
+            values["enabled"] = row.staff_enabled
+        if any(getattr(row, k) != v for k, v in values.items()):
             if row.url != spec.url:
                 # A new address gets a fresh conditional-GET state and is polled at once.
                 values.update(etag=None, last_modified=None, body_hash=None, next_check_at=None)

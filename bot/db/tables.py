@@ -54,6 +54,9 @@ class Feed(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     failing_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     next_check_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
+    # A pause or resume from the bot (/feed_pause, /feed_resume): None follows feeds.yaml's
+    # `enabled`; True or False wins over it when feeds.yaml is synced again (docs/staff.md).
+    staff_enabled: bool | None = Field(default=None, sa_column=Column(Boolean))
 
 
 class Item(SQLModel, table=True):
@@ -209,3 +212,30 @@ class Chart(SQLModel, table=True):
     # Telegram's id for the uploaded photo: later sends reuse it instead of re-uploading.
     file_id: str | None = Field(default=None, sa_column=Column(String(256)))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change made by a staff member, written in the same transaction as the change."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    staff_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # from STAFF_IDS
+    action: str = Field(sa_column=Column(String(32), nullable=False))  # feed.pause, rule.add...
+    target: str = Field(sa_column=Column(String(128), nullable=False))  # feed id, topic id...
+    before: str | None = Field(default=None, sa_column=Column(Text))  # JSON, None: created
+    after: str | None = Field(default=None, sa_column=Column(Text))  # JSON, None: removed
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class TopicRule(SQLModel, table=True):
+    """A topic's rules as edited in the bot; when a topic has rows, they replace feeds.yaml's."""
+
+    __tablename__ = "topic_rules"
+
+    topic_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    position: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    rule: str = Field(sa_column=Column(Text, nullable=False))
+    staff_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

@@ -9,7 +9,7 @@ import random
 import time
 import uuid
 from asyncio import FIRST_COMPLETED
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +73,7 @@ class Sender:
         now: Callable[[], datetime] = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        on_long_pause: Callable[[float], Awaitable[object]] | None = None,
     ) -> None:
         self._db = database
         self._transport = transport
@@ -88,6 +89,8 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._charts: dict[str, str] = {}  # chart key -> Telegram file_id
+        self._on_long_pause = on_long_pause
+        self._reported_pause_until = 0.0
         self._next_claim_at = 0.0
 
     def wake(self) -> None:
@@ -251,6 +254,7 @@ class Sender:
         if failure.retry_after:
             self.stats.retry_after += 1
             self.pacer.record_retry_after(row.chat_id, failure.retry_after)
+            await self._report_long_pause()
         async with self._db.write() as session:
             await outbox.settle(
                 session=session,
@@ -275,6 +279,18 @@ class Sender:
             await chats.migrate_chat(
                 session=session, old_id=row.chat_id, new_id=decision.migrate_to
             )
+
+    async def _report_long_pause(self) -> None:
+        """Tell staff once per pause when Telegram holds all sending back for a long time."""
+        paused = self.pacer.paused_for
+        if paused < self.policy.release_after_pause_seconds or self._on_long_pause is None:
+            return
+        now = self._monotonic()
+        if now < self._reported_pause_until:
+            return  # the same pause, perhaps extended by later 429s
+        self._reported_pause_until = now + paused
+        log.error("sending paused by Telegram's flood control for %.0f s", paused)
+        await self._on_long_pause(paused)
 
     def _log_failure(self, row: Claimed, decision: Decision) -> None:
         chat = chat_tag(row.chat_id)

@@ -147,3 +147,17 @@ async def check_feeds(*, database: Database, staff_ids: Sequence[int], now: date
     if added:
         log.info("staff notices queued=%d", added)
     return added
+
+
+async def report_long_pause(
+    *, database: Database, staff_ids: Sequence[int], seconds: float, now: datetime
+) -> int:
+    """Queue a notice that Telegram's flood control holds all sending back."""
+    notice = Notice(
+        f"pause:{now:%Y%m%d%H%M}",
+        "⏸ Telegram's flood control has paused all sending for {seconds} s."
+        " Messages wait in the queue; nothing is lost.",
+        {"seconds": f"{seconds:.0f}"},
+    )
+    async with database.write() as session:
+        return await notify(session=session, staff_ids=staff_ids, notices=[notice], now=now)

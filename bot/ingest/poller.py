@@ -109,6 +109,10 @@ class Poller:
         # transaction instead of hundreds. Lost on a crash, they only mean an earlier re-poll.
         self._pending: list[tuple[str, dict[str, Any]]] = []
 
+    def replace_hook(self, hook: NewItemsHook | None) -> None:
+        """Use `hook` from the next feed stored on (e.g. after staff changed a topic's rules)."""
+        self._on_new_items = hook
+
     async def poll_due_feeds(
         self, now: datetime, *, progress: Callable[[FeedOutcome], None] | None = None
     ) -> PollReport:

@@ -11,6 +11,7 @@ from bot.db.tables import Chat
 
 if TYPE_CHECKING:
     from bot.service import Pipeline
+    from bot.telegram.filters import AdminCache
 
 
 class Deps(TypedDict, total=False):
@@ -22,3 +23,4 @@ class Deps(TypedDict, total=False):
     pipeline: Pipeline  # absent in tests that run the bot without polling feeds
     chat_row: Chat | None  # set by ChatRowMiddleware: the subscriber row of the update's chat
     language: str  # set by ChatLocale: en, be or ru
+    admin_cache: AdminCache  # set by build_dispatcher: getChatMember answers, 60 s

@@ -15,10 +15,11 @@ from aiogram.enums import ParseMode
 
 from bot.config.catalog import Catalog
 from bot.config.settings import Settings
-from bot.delivery.transport import TelegramTransport
+from bot.delivery.telegram import TelegramTransport
 from bot.logs import set_chat_hash_key
 from bot.service import LEAD_RETRY_SECONDS, Pipeline, open_pipeline, run_pipeline
 from bot.telegram import build_dispatcher
+from bot.telegram.commands import set_menus
 from bot.telegram.webhook import OncePerUpdate, serve_webhook
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ async def run_telegram(settings: Settings, catalog: Catalog, stop: asyncio.Event
         background: list[asyncio.Task[None]] = []
 
         async def on_startup() -> None:
+            await set_menus(bot, settings.staff_ids)
             # The scheduler needs the running loop: it starts with the dispatcher.
             background.append(asyncio.create_task(run_pipeline(pipeline, stop)))
 

@@ -21,7 +21,8 @@ from bot.delivery import outbox
 from bot.delivery.outbox import RETRYABLE
 from bot.delivery.pacing import SendLimits
 from bot.delivery.sender import Sender, SenderPolicy
-from bot.delivery.transport import TelegramTransport, Transport
+from bot.delivery.telegram import TelegramTransport
+from bot.delivery.transport import Transport
 from tests.fakes.botapi import FakeBotAPI
 
 # Row times in the past: the sender compares them with the real clock.

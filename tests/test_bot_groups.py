@@ -56,10 +56,14 @@ async def test_added_to_group_introduces_itself_with_group_defaults(
         local = row.next_digest_at.astimezone(ZoneInfo(TIMEZONE))
         assert (local.weekday(), local.hour) == (0, 9)
 
-        # Promoted to admin while in the group: no second introduction, nothing changes.
+        # Promoted to admin while in the group (G57): no second introduction, a note that
+        # nothing changes in what the bot reads or keeps.
         fake_botapi.push_my_chat_member(GROUP, ADMIN, "administrator", old_status="member")
         await chat.run.settle()
-        assert len(fake_botapi.messages(GROUP)) == 1
+        messages = fake_botapi.messages(GROUP)
+        assert len(messages) == 2
+        assert "administrator here now" in messages[1].visible
+        assert "Diplomacy and pragmatics" not in messages[1].visible
 
         fake_botapi.push_my_chat_member(GROUP, ADMIN, "left", old_status="administrator")
         await chat.run.settle()

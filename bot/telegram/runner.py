@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -15,6 +16,7 @@ from aiogram.enums import ParseMode
 
 from bot.config.catalog import Catalog
 from bot.config.settings import Settings
+from bot.delivery.staff_notices import Notice, notify
 from bot.delivery.telegram import TelegramTransport
 from bot.logs import set_chat_hash_key
 from bot.service import LEAD_RETRY_SECONDS, Pipeline, open_pipeline, run_pipeline
@@ -61,6 +63,7 @@ async def run_telegram(settings: Settings, catalog: Catalog, stop: asyncio.Event
 
         async def on_startup() -> None:
             await set_menus(bot, settings.staff_ids)
+            await check_privacy_mode(bot, pipeline)
             # The scheduler needs the running loop: it starts with the dispatcher.
             background.append(asyncio.create_task(run_pipeline(pipeline, stop)))
 
@@ -75,6 +78,31 @@ async def run_telegram(settings: Settings, catalog: Catalog, stop: asyncio.Event
             stop.set()
             await asyncio.gather(*background, return_exceptions=True)
             await bot.session.close()
+
+
+async def check_privacy_mode(bot: Bot, pipeline: Pipeline) -> None:
+    """ADVERSARIAL G57: privacy mode off means the bot sees every group message: warn loudly."""
+    me = await bot.get_me()
+    if not me.can_read_all_group_messages:
+        return
+    log.warning(
+        "privacy mode is OFF: the bot receives every message in its groups. Turn it back on:"
+        " @BotFather -> /mybots -> Bot Settings -> Group Privacy -> Turn on"
+    )
+    notice = Notice(
+        "privacy-mode-off",
+        "⚠️ Group privacy mode is off for this bot, so Telegram sends it every group message."
+        " briefbot ignores them, but turn it back on: @BotFather → /mybots → Bot Settings →"
+        " Group Privacy → Turn on.",
+        {},
+    )
+    async with pipeline.database.write() as session:
+        await notify(
+            session=session,
+            staff_ids=pipeline.settings.staff_ids,
+            notices=[notice],
+            now=datetime.now(UTC),
+        )
 
 
 async def _lead_or_stop(pipeline: Pipeline, stop: asyncio.Event) -> bool:

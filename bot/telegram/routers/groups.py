@@ -13,10 +13,12 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ChatMemberUpdated, Message
+from aiogram.utils.i18n import gettext as _
 
 from bot.config.settings import Settings
 from bot.db import chats
 from bot.db.engine import Database
+from bot.delivery.staff_notices import Notice, notify
 from bot.logs import chat_tag
 from bot.telegram.prefs import GROUP_KINDS, chat_for_update, utcnow
 from bot.telegram.texts import intro_group
@@ -44,7 +46,9 @@ async def membership_in_group(
         await _forget(database, event.chat.id, "removed")
         return
     if not _joined(event):
-        return  # promoted or restricted while staying in the group: nothing changes
+        if event.new_chat_member.status == "administrator":
+            await _promoted(event, bot=bot, database=database, settings=settings)
+        return  # otherwise restricted while staying in the group: nothing changes
     async with database.write() as session:
         row = await chat_for_update(
             session=session, chat=event.chat, settings=settings, language=language, now=utcnow()
@@ -57,6 +61,31 @@ async def membership_in_group(
         log.warning(
             "group intro failed chat=%s error=%s", chat_tag(event.chat.id), type(exc).__name__
         )
+
+
+async def _promoted(
+    event: ChatMemberUpdated, *, bot: Bot, database: Database, settings: Settings
+) -> None:
+    """Made an administrator (ADVERSARIAL G57): say so to the group and to staff."""
+    log.warning("promoted to administrator chat=%s", chat_tag(event.chat.id))
+    try:
+        await bot.send_message(
+            event.chat.id,
+            _(
+                "I am an administrator here now. I still read only commands addressed to me"
+                " and store nothing from other messages; I need no admin rights to work."
+            ),
+        )
+    except TelegramAPIError as exc:
+        log.warning("promotion note failed error=%s", type(exc).__name__)
+    notice = Notice(
+        f"promoted:{chat_tag(event.chat.id)}",
+        "ℹ️ briefbot was made an administrator in a group ({chat}). It keeps ignoring"
+        " ordinary messages; ask the group to remove the admin rights if they are not needed.",
+        {"chat": chat_tag(event.chat.id)},
+    )
+    async with database.write() as session:
+        await notify(session=session, staff_ids=settings.staff_ids, notices=[notice], now=utcnow())
 
 
 @router.my_chat_member(F.chat.type == "private")

@@ -68,6 +68,14 @@ async def _promoted(
 ) -> None:
     """Made an administrator (ADVERSARIAL G57): say so to the group and to staff."""
     log.warning("promoted to administrator chat=%s", chat_tag(event.chat.id))
+    notice = Notice(
+        f"promoted:{chat_tag(event.chat.id)}",
+        "ℹ️ briefbot was made an administrator in a group ({chat}). It keeps ignoring"
+        " ordinary messages; ask the group to remove the admin rights if they are not needed.",
+        {"chat": chat_tag(event.chat.id)},
+    )
+    async with database.write() as session:
+        await notify(session=session, staff_ids=settings.staff_ids, notices=[notice], now=utcnow())
     try:
         await bot.send_message(
             event.chat.id,
@@ -78,14 +86,6 @@ async def _promoted(
         )
     except TelegramAPIError as exc:
         log.warning("promotion note failed error=%s", type(exc).__name__)
-    notice = Notice(
-        f"promoted:{chat_tag(event.chat.id)}",
-        "ℹ️ briefbot was made an administrator in a group ({chat}). It keeps ignoring"
-        " ordinary messages; ask the group to remove the admin rights if they are not needed.",
-        {"chat": chat_tag(event.chat.id)},
-    )
-    async with database.write() as session:
-        await notify(session=session, staff_ids=settings.staff_ids, notices=[notice], now=utcnow())
 
 
 @router.my_chat_member(F.chat.type == "private")

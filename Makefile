@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit eval bench-poll bench-match-speed lock clean
+.PHONY: run test lint typecheck unit eval bench-poll bench-match-speed bench-delivery bench-crash lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ eval: $(STAMP)
 
 bench-poll: $(STAMP)
 	$(BIN)/python -m bench.poll.run
+
+bench-delivery: $(STAMP)
+	$(BIN)/python -m bench.delivery.run
+
+bench-crash: $(STAMP)
+	$(BIN)/python -m bench.crash.run
 
 bench-match-speed: $(STAMP)
 	$(BIN)/python -m bench.match.speed

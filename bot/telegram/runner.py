@@ -22,6 +22,7 @@ from bot.logs import set_chat_hash_key
 from bot.service import LEAD_RETRY_SECONDS, Pipeline, open_pipeline, run_pipeline
 from bot.telegram import build_dispatcher
 from bot.telegram.commands import set_menus
+from bot.telegram.conflicts import ConflictWatch
 from bot.telegram.webhook import OncePerUpdate, serve_webhook
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,26 @@ async def _poll_updates(
         await dispatcher.stop_polling()
 
     stopper = asyncio.create_task(stop_polling())
+    pipeline: Pipeline = data["pipeline"]
+
+    async def token_leak() -> None:
+        notice = Notice(
+            "token-conflict",
+            "🚨 Another process is reading this bot's updates (409 Conflict): the token may"
+            " have leaked. Stop the other process, or revoke the token with @BotFather.",
+            {},
+        )
+        async with pipeline.database.write() as session:
+            await notify(
+                session=session,
+                staff_ids=pipeline.settings.staff_ids,
+                notices=[notice],
+                now=datetime.now(UTC),
+            )
+
+    watch = ConflictWatch(token_leak).attach()
     try:
         await dispatcher.start_polling(bot, handle_signals=False, **data)
     finally:
+        watch.detach()
         stopper.cancel()

@@ -53,9 +53,9 @@ async def test_repeated_conflicts_alert_the_operator_once(
 
 def test_a_few_conflicts_do_not_alert() -> None:
     watch = ConflictWatch()
-    record = __import__("logging").LogRecord(
+    record = logging.LogRecord(
         "aiogram.dispatcher",
-        40,
+        logging.ERROR,
         __file__,
         1,
         "Failed to fetch updates - TelegramConflictError: Conflict",

@@ -133,10 +133,14 @@ class Sender:
         ready_at, _, row = self._queue[0]
         wait = max(ready_at, self.pacer.ready_at(row.chat_id, is_group=row.is_group))
         wait -= self._monotonic()
-        if wait > 0 or len(self._tasks) >= self.policy.concurrency:
+        if len(self._tasks) >= self.policy.concurrency:
+            # Every slot is busy: wait for a send to finish rather than poll for one.
+            await asyncio.wait(set(self._tasks), timeout=0.25, return_when=FIRST_COMPLETED)
+            return True
+        if wait > 0:
             if self.pacer.paused_for > self.policy.release_after_pause_seconds:
                 await self._release_queue()
-            await asyncio.sleep(min(max(wait, 0.001), 0.25))
+            await asyncio.sleep(min(wait, 0.25))
             return True
         heapq.heappop(self._queue)
         self.pacer.record_send(row.chat_id, is_group=row.is_group)

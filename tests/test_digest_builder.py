@@ -13,6 +13,7 @@ from bot.config.catalog import Catalog, load_catalog
 from bot.db import chats
 from bot.db.engine import Database
 from bot.db.tables import Chart, Chat, Feed, Item, ItemTopic, OutboxRow, Verdict
+from bot.delivery import outbox as outbox_module
 from bot.delivery.digests import DigestBuilder, first_digest_at
 from bot.delivery.sender import Sender
 from bot.delivery.telegram import TelegramTransport
@@ -282,3 +283,48 @@ async def test_a_digest_arrives_in_order_text_then_chart(
     shown = "\n".join(m.visible for m in messages[:-1])
     assert all(f"number {n} " in shown for n in range(60))
     assert "Санкцыі" in shown
+
+
+async def test_an_item_whose_alert_is_uncertain_is_in_the_next_digest(
+    engine: AsyncEngine, catalog: Catalog
+) -> None:
+    """ADVERSARIAL C33: an alert that may not have arrived is never resent, but the digest
+    covers every matched item of its period, so the reader still sees it."""
+    database = Database.on(engine)
+    await add_item(
+        database,
+        1,
+        "EU extends sanctions on Belarus",
+        ["sanctions"],
+        MONDAY_9_MINSK - timedelta(hours=5),
+    )
+    await add_chat(database, 1, MONDAY_9_MINSK, digest_frequency="daily", alert_mode="instant")
+    async with database.write() as session:
+        chat = (await session.scalars(select(Chat))).one()
+        await outbox_module.enqueue(
+            session=session,
+            rows=[
+                outbox_module.outbox_row(
+                    chat_pk=chat.id or 0,
+                    kind="alert",
+                    ref="item:1",
+                    body="alert",
+                    now=MONDAY_9_MINSK,
+                )
+            ],
+        )
+        row = (await session.scalars(select(OutboxRow))).one()
+        await outbox_module.settle(
+            session=session,
+            row_id=row.id or 0,
+            state="uncertain",
+            now=MONDAY_9_MINSK,
+            error="no answer: ServerDisconnectedError",
+        )
+    await DigestBuilder(catalog.topics).build_due(database=database, now=MONDAY_9_MINSK)
+    digests = [body for _, kind, _, _, body in await outbox(database) if kind == "digest"]
+    assert len(digests) == 1
+    assert "EU extends sanctions on Belarus" in digests[0]
+    async with database.read() as session:
+        states = await outbox_module.count_by_state(session=session)
+    assert states["uncertain"] == 1  # still counted for staff (/stats, /metrics)

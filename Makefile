@@ -40,7 +40,7 @@ bench-delivery: $(STAMP)
 	$(BIN)/python -m bench.delivery.run
 
 bench-crash: $(STAMP)
-	$(BIN)/python -m bench.crash.run
+	$(BIN)/python -m bench.crash.run --parallel 2
 
 bench-match-speed: $(STAMP)
 	$(BIN)/python -m bench.match.speed

@@ -1,0 +1,1 @@
+"""Crash safety: `briefbot run` killed with SIGKILL at random moments, restarted, checked."""

@@ -70,9 +70,10 @@ async def test_run_sends_an_alert_for_a_new_item_through_the_bot_api(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    fake_botapi.push_message(777, "/help")  # a user talks to the running bot meanwhile
     try:
         async with asyncio.timeout(60):
-            while not fake_botapi.messages(4242):  # noqa: ASYNC110 (polls a fake server)
+            while not (fake_botapi.messages(4242) and fake_botapi.messages(777)):  # noqa: ASYNC110
                 await asyncio.sleep(0.1)
     except TimeoutError:
         pass  # the assertions below say what is missing, with the log
@@ -86,3 +87,6 @@ async def test_run_sends_an_alert_for_a_new_item_through_the_bot_api(
     assert alert.parse_mode == "HTML"
     assert DEFAULT_TOKEN not in err.decode()
     assert fake_botapi.calls("deleteWebhook")  # long polling took over from any webhook
+    [help_reply] = fake_botapi.messages(777)
+    assert "/subscribe" in help_reply.visible
+    assert fake_botapi.my_commands_by_language  # command menus were registered at start

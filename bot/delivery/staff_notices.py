@@ -39,9 +39,9 @@ class Notice:
 
 async def staff_chats(
     *, session: AsyncSession, staff_ids: Sequence[int], now: datetime
-) -> list[int]:
-    """Chat row ids for the staff's private chats, created (with nothing subscribed) if missing."""
-    pks = []
+) -> list[Chat]:
+    """The staff's private chats, created (with nothing subscribed) if missing."""
+    found = []
     for staff_id in staff_ids:
         chat = await chats.get_chat(session=session, chat_id=staff_id)
         if chat is None:
@@ -54,8 +54,8 @@ async def staff_chats(
                 digest_frequency="off",
                 follow_all=False,
             )
-        pks.append(chat.id or 0)
-    return pks
+        found.append(chat)
+    return found
 
 
 async def notify(
@@ -65,14 +65,13 @@ async def notify(
     if not staff_ids or not notices:
         return 0
     rows = []
-    for pk in await staff_chats(session=session, staff_ids=staff_ids, now=now):
-        chat = await session.get(Chat, pk)
-        translate = translator(chat.language if chat else "en")
+    for chat in await staff_chats(session=session, staff_ids=staff_ids, now=now):
+        translate = translator(chat.language)
         for notice in notices:
             values = {k: escape(v) for k, v in notice.values.items()}
             rows.append(
                 outbox.outbox_row(
-                    chat_pk=pk,
+                    chat_pk=chat.id or 0,
                     kind="staff",
                     ref=notice.ref[:64],
                     body=translate(notice.msgid).format(**values),
@@ -159,5 +158,12 @@ async def report_long_pause(
         " Messages wait in the queue; nothing is lost.",
         {"seconds": f"{seconds:.0f}"},
     )
+    return await notify_staff(database=database, staff_ids=staff_ids, notice=notice, now=now)
+
+
+async def notify_staff(
+    *, database: Database, staff_ids: Sequence[int], notice: Notice, now: datetime
+) -> int:
+    """Queue one notice to every staff chat, in a transaction of its own."""
     async with database.write() as session:
         return await notify(session=session, staff_ids=staff_ids, notices=[notice], now=now)

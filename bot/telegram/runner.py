@@ -16,7 +16,7 @@ from aiogram.enums import ParseMode
 
 from bot.config.catalog import Catalog
 from bot.config.settings import Settings
-from bot.delivery.staff_notices import Notice, notify
+from bot.delivery.staff_notices import Notice, notify_staff
 from bot.delivery.telegram import TelegramTransport
 from bot.logs import set_chat_hash_key
 from bot.service import LEAD_RETRY_SECONDS, Pipeline, open_pipeline, run_pipeline
@@ -97,13 +97,12 @@ async def check_privacy_mode(bot: Bot, pipeline: Pipeline) -> None:
         " Group Privacy → Turn on.",
         {},
     )
-    async with pipeline.database.write() as session:
-        await notify(
-            session=session,
-            staff_ids=pipeline.settings.staff_ids,
-            notices=[notice],
-            now=datetime.now(UTC),
-        )
+    await notify_staff(
+        database=pipeline.database,
+        staff_ids=pipeline.settings.staff_ids,
+        notice=notice,
+        now=datetime.now(UTC),
+    )
 
 
 async def _lead_or_stop(pipeline: Pipeline, stop: asyncio.Event) -> bool:
@@ -138,13 +137,12 @@ async def _poll_updates(
             " have leaked. Stop the other process, or revoke the token with @BotFather.",
             {},
         )
-        async with pipeline.database.write() as session:
-            await notify(
-                session=session,
-                staff_ids=pipeline.settings.staff_ids,
-                notices=[notice],
-                now=datetime.now(UTC),
-            )
+        await notify_staff(
+            database=pipeline.database,
+            staff_ids=pipeline.settings.staff_ids,
+            notice=notice,
+            now=datetime.now(UTC),
+        )
 
     watch = ConflictWatch(token_leak).attach()
     try:

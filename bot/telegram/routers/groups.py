@@ -18,7 +18,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.config.settings import Settings
 from bot.db import chats
 from bot.db.engine import Database
-from bot.delivery.staff_notices import Notice, notify
+from bot.delivery.staff_notices import Notice, notify_staff
 from bot.logs import chat_tag
 from bot.telegram.prefs import GROUP_KINDS, chat_for_update, utcnow
 from bot.telegram.texts import intro_group
@@ -74,8 +74,7 @@ async def _promoted(
         " ordinary messages; ask the group to remove the admin rights if they are not needed.",
         {"chat": chat_tag(event.chat.id)},
     )
-    async with database.write() as session:
-        await notify(session=session, staff_ids=settings.staff_ids, notices=[notice], now=utcnow())
+    await notify_staff(database=database, staff_ids=settings.staff_ids, notice=notice, now=utcnow())
     try:
         await bot.send_message(
             event.chat.id,

@@ -12,13 +12,14 @@ from sqlmodel import col
 from bot.config.catalog import Catalog, load_catalog
 from bot.db import chats
 from bot.db.engine import Database
-from bot.db.tables import Chart, Chat, Feed, Item, ItemTopic, OutboxRow, Verdict
+from bot.db.tables import Chart, Chat, OutboxRow
 from bot.delivery import outbox as outbox_module
 from bot.delivery.digests import DigestBuilder, first_digest_at
 from bot.delivery.sender import Sender
 from bot.delivery.telegram import TelegramTransport
 from tests.fakes.botapi import FakeBotAPI, RateLimits
 from tests.fakes.botapi_html import parse_html
+from tests.support.botchat import add_story as add_item
 from tests.test_cli import REPO
 
 # Monday 2026-11-23 09:00 in Minsk (UTC+3) is 06:00 UTC.
@@ -28,55 +29,6 @@ MONDAY_9_MINSK = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
     return load_catalog(REPO / "feeds.yaml")
-
-
-async def add_item(
-    database: Database, n: int, title: str, topics: list[str], seen: datetime, score: float = 1.0
-) -> None:
-    recommendation = "R3" if any(t.startswith("r3-") for t in topics) else ""
-    async with database.write() as session:
-        if await session.get(Feed, "wire") is None:
-            session.add(
-                Feed(
-                    id="wire",
-                    url="https://wire.example/rss",
-                    title="Wire",
-                    publisher="ngo",
-                    language="en",
-                    scope="belarus",
-                    interval_seconds=900,
-                    created_at=seen,
-                )
-            )
-            await session.flush()
-        item = Item(
-            feed_id="wire",
-            key=f"k{n}",
-            url=f"https://wire.example/{n}",
-            title=title,
-            summary="",
-            published_at=seen,
-            first_seen_at=seen,
-            language="en",
-            content_hash=f"h{n}",
-        )
-        session.add(item)
-        await session.flush()
-        assert item.id is not None
-        session.add(
-            Verdict(
-                item_id=item.id,
-                relevant=True,
-                score=score,
-                urgent=False,
-                recommendations=recommendation,
-                themes=",".join(t for t in topics if not t.startswith("r")),
-                why="[]",
-                rules_version="t",
-                matched_at=seen,
-            )
-        )
-        session.add_all(ItemTopic(item_id=item.id, topic_id=t) for t in topics)
 
 
 async def add_chat(database: Database, chat_id: int, due: datetime, **settings: object) -> None:
@@ -126,7 +78,7 @@ async def test_a_due_weekly_digest_is_queued_once_with_its_chart(
         "Activist detained in Vilnius at Minsk's request",
         ["r3-transnational-repression"],
         MONDAY_9_MINSK - timedelta(days=1),
-        2.0,
+        score=2.0,
     )
     await add_item(
         database, 3, "Too old for this week", ["sanctions"], MONDAY_9_MINSK - timedelta(days=8)

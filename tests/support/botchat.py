@@ -137,6 +137,7 @@ async def add_story(
     seen: datetime,
     *,
     urgent: bool = False,
+    score: float = 1.0,
 ) -> None:
     """A relevant item from feed "wire", matched to `topics`, first seen at `seen`."""
     async with database.write() as session:
@@ -173,7 +174,7 @@ async def add_story(
             Verdict(
                 item_id=item.id,
                 relevant=True,
-                score=1.0,
+                score=score,
                 urgent=urgent,
                 recommendations=",".join(recommendations),
                 themes=",".join(t for t in topics if t[:2] not in {"r1", "r2", "r3"}),

@@ -88,20 +88,6 @@ async def alert_recipients(
     return list((await session.execute(query)).scalars())
 
 
-async def topics_by_chat(*, session: AsyncSession, chat_pks: Sequence[int]) -> dict[int, set[str]]:
-    """Explicit topics for each of these chats."""
-    found: dict[int, set[str]] = {pk: set() for pk in chat_pks}
-    for start in range(0, len(chat_pks), 500):
-        rows = await session.execute(
-            select(col(ChatTopic.chat_pk), col(ChatTopic.topic_id)).where(
-                col(ChatTopic.chat_pk).in_(list(chat_pks[start : start + 500]))
-            )
-        )
-        for pk, topic in rows:
-            found[pk].add(topic)
-    return found
-
-
 async def digests_due(*, session: AsyncSession, now: datetime, limit: int) -> list[Chat]:
     """Chats whose next digest time has come (paused chats wait)."""
     query = (

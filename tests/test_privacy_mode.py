@@ -59,3 +59,30 @@ async def test_promotion_to_admin_in_a_group_is_reported_to_staff(
         note = await chat.run.reply_to(GROUP)
         assert "administrator here now" in note.visible
         assert await staff_notices(chat.database) == ["promoted"]
+
+
+async def test_after_promotion_group_chatter_is_still_ignored_and_unstored(
+    engine: AsyncEngine, fake_botapi: FakeBotAPI
+) -> None:
+    chatter = "private plans of the group, zq-7731"
+    async with chatting(fake_botapi, engine, staff_ids=(STAFF,)) as chat:
+        fake_botapi.push_my_chat_member(GROUP, ADMIN, "member", old_status="left")
+        await chat.run.reply_to(GROUP)
+        fake_botapi.push_my_chat_member(GROUP, ADMIN, "administrator", old_status="member")
+        await chat.run.reply_to(GROUP)
+        fake_botapi.push_message(GROUP, chatter, from_id=ADMIN + 1)
+        await chat.run.settle()
+        assert len(fake_botapi.messages(GROUP)) == 2  # the introduction and the note only
+        async with chat.database.read() as session:
+            bodies = (await session.scalars(select(col(OutboxRow.body)))).all()
+        assert not any(chatter in body for body in bodies)
+
+
+async def test_a_group_admin_is_not_staff(engine: AsyncEngine, fake_botapi: FakeBotAPI) -> None:
+    """ADVERSARIAL F49: admin rights in a group give nothing in the staff commands."""
+    async with chatting(fake_botapi, engine, staff_ids=(STAFF,)) as chat:
+        fake_botapi.set_member(GROUP, ADMIN, "administrator")
+        unknown = await chat.send(ADMIN, "/frobnicate")
+        refused = await chat.send(ADMIN, "/stats")
+        assert refused.visible == unknown.visible
+        assert "I don't know that command" in refused.visible

@@ -292,6 +292,8 @@ async def run_pipeline(pipeline: Pipeline, stop: asyncio.Event) -> None:
 async def _lead(pipeline: Pipeline, stop: asyncio.Event) -> None:
     """Run the jobs and the sender until `stop`, or until the lead is lost."""
     lead_over = asyncio.Event()
+    # The leader is the only sender: a dead predecessor's leases need not run out first.
+    await pipeline.sender.take_over()
     scheduler = pipeline.schedule()
     scheduler.start()
     pipeline.status.leading = pipeline.status.scheduler_running = True

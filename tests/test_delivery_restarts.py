@@ -73,6 +73,37 @@ async def test_row_left_sending_by_a_dead_worker_becomes_uncertain_and_is_not_re
     assert (rows[busy].state, rows[waiting].state) == (SENDING, PENDING)
 
 
+async def test_a_new_leader_takes_over_a_dead_leaders_leases_at_once(
+    database: Database, fake_botapi: FakeBotAPI
+) -> None:
+    """Leases that have not expired yet: the new leader's sender frees them before sending."""
+    pks = await add_chats(database, [USER, USER + 1, USER + 2])
+    await queue(database, pks[USER], ["was in flight"])
+    await queue(database, pks[USER + 1], ["claimed, never sent"])
+    await queue(database, pks[USER + 2], ["never claimed"])
+    in_flight, claimed, _ = (r.id or 0 for r in await all_rows(database))
+    live = datetime.now(UTC) + timedelta(minutes=5)  # the dead leader's lease still runs
+    await set_rows(
+        database, [in_flight], state=SENDING, attempts=1, lease_owner="dead", lease_until=live
+    )
+    await set_rows(database, [claimed], lease_owner="dead", lease_until=live)
+
+    sender = make_sender(database, fake_botapi)
+    await sender.take_over()
+    await sender.drain(within_seconds=10)
+
+    assert sends_to(fake_botapi, USER) == []  # it may have gone out: never resent blindly
+    assert [m.visible for m in fake_botapi.messages(USER + 1)] == ["claimed, never sent"]
+    assert [m.visible for m in fake_botapi.messages(USER + 2)] == ["never claimed"]
+    rows = {r.id: r for r in await all_rows(database)}
+    assert (rows[in_flight].state, rows[in_flight].last_error) == (
+        UNCERTAIN,
+        "previous leader died",
+    )
+    assert rows[claimed].state == SENT
+    assert {r.lease_owner for r in rows.values()} == {None}
+
+
 # --- D41: a digest to many recipients, interrupted and resumed -------------------------------
 
 

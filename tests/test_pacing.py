@@ -164,3 +164,31 @@ def test_memory_of_quiet_chats_is_forgotten() -> None:
     pacer.record_send(USER, is_group=False)
     assert set(pacer._chat_next) == {USER}
     assert pacer._group_sends == {}
+
+
+def test_a_refused_send_gives_its_global_capacity_back_but_not_the_chats() -> None:
+    """A request Telegram refused without delivering costs no global slot; the chat still waits."""
+    clock = FakeClock()
+    pacer = Pacer(SendLimits(per_second=30.0, burst=1.0, chat_interval_seconds=1.0), clock)
+    spent_at = pacer.record_send(USER, is_group=False)
+    assert pacer.global_ready_at() > clock.now  # the only token is spent
+    pacer.refund(spent_at)
+    assert pacer.global_ready_at() == clock.now  # another chat may go at once
+    assert pacer.chat_ready_at(USER, is_group=False) == clock.now + 1.0
+
+
+def test_refunds_never_let_a_second_hold_more_than_the_rate_of_accepted_sends() -> None:
+    """With every other send refused and refunded, accepted sends still fill at most 30 a second."""
+    clock = FakeClock()
+    pacer = Pacer(SendLimits(per_second=30.0, burst=5.0, chat_interval_seconds=0.0), clock)
+    accepted: list[float] = []
+    for turn in range(2000):
+        clock.now = max(clock.now, pacer.ready_at(turn, is_group=False))
+        spent_at = pacer.record_send(turn, is_group=False)
+        if turn % 2:
+            pacer.refund(spent_at)
+        else:
+            accepted.append(clock.now)
+    assert most_in_window(accepted, 1.0) <= 30
+    # Refused requests took no slots: 1,000 accepted sends need about 1,000 / 30 s, not twice that.
+    assert accepted[-1] - accepted[0] < 1000 / 30 + 1

@@ -225,6 +225,34 @@ async def recover_stale(*, session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+async def take_over(*, session: AsyncSession, owner: str) -> tuple[int, int]:
+    """A new leader inherits every other worker's leases at once rather than when they expire.
+
+    Only the leader sends, so another owner's lease belongs to a leader that died or lost
+    its lock: its claimed rows go back to the queue, and its rows left `sending` become
+    uncertain (the request may have gone out). A deposed leader still running cannot send
+    them: mark_sending checks the lease owner. Returns (uncertain, released).
+    """
+    others = or_(col(OutboxRow.lease_owner).is_(None), col(OutboxRow.lease_owner) != owner)
+    uncertain: Any = await session.execute(
+        update(OutboxRow)
+        .where(col(OutboxRow.state) == SENDING, others)
+        .values(
+            state=UNCERTAIN, lease_owner=None, lease_until=None, last_error="previous leader died"
+        )
+    )
+    released: Any = await session.execute(
+        update(OutboxRow)
+        .where(
+            col(OutboxRow.state).in_(RETRYABLE),
+            col(OutboxRow.lease_owner).is_not(None),
+            col(OutboxRow.lease_owner) != owner,
+        )
+        .values(lease_owner=None, lease_until=None)
+    )
+    return int(uncertain.rowcount or 0), int(released.rowcount or 0)
+
+
 async def count_by_state(*, session: AsyncSession) -> dict[str, int]:
     """How many rows are in each state (every state present, zero included)."""
     counts = dict.fromkeys(STATES, 0)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -13,10 +14,11 @@ STORM_WINDOW_SECONDS = 2.0
 STORM_CHATS = 3
 # After a 429 the rate drops to this fraction and then climbs back by RECOVERY per success.
 SLOWDOWN = 0.5
-RECOVERY_PER_SEND = 0.1  # back from half rate to full in ~150 sends (~7 s at 30/s)
+RECOVERY_PER_SEND = 0.25  # back from half rate to full in ~60 sends (~3 s at 30/s)
 MIN_RATE = 1.0
 # Chat and group memory older than a minute no longer constrains anything.
 FORGET_AFTER_SECONDS = 61.0
+WINDOW_SECONDS = 1.000001
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,9 @@ class Pacer:
         self._recent_429: deque[tuple[float, int]] = deque()
         self._slowed_at: float | None = None
         # The bucket alone lets `burst` extra sends into a second: this caps any 1 s window.
-        self._window: deque[float] = deque(maxlen=max(int(limits.per_second), 1))
+        # Times of the sends of the last second (refunded ones removed again).
+        self._window: deque[float] = deque()
+        self._window_cap = max(int(limits.per_second), 1)
         self._forgotten = self._refilled
 
     def _refill(self, now: float) -> None:
@@ -56,8 +60,11 @@ class Pacer:
         now = self._clock()
         self._refill(now)
         ready = now if self._tokens >= 1.0 else now + (1.0 - self._tokens) / self.rate
-        if len(self._window) == self._window.maxlen:
-            ready = max(ready, self._window[0] + 1.0)
+        # WINDOW_SECONDS is a hair over 1 s so float rounding never lets a 31st send in.
+        while self._window and self._window[0] + WINDOW_SECONDS <= now:
+            self._window.popleft()
+        if len(self._window) >= self._window_cap:
+            ready = max(ready, self._window[-self._window_cap] + WINDOW_SECONDS)
         return max(ready, self._paused_until)
 
     def chat_ready_at(self, chat_id: int, *, is_group: bool) -> float:
@@ -72,8 +79,8 @@ class Pacer:
         """When a message to this chat may go, all limits considered."""
         return max(self.global_ready_at(), self.chat_ready_at(chat_id, is_group=is_group))
 
-    def record_send(self, chat_id: int, *, is_group: bool) -> None:
-        """Spend capacity for a message about to go out."""
+    def record_send(self, chat_id: int, *, is_group: bool) -> float:
+        """Spend capacity for a message about to go out; returns the time it was spent."""
         now = self._clock()
         self._refill(now)
         self._tokens -= 1.0
@@ -85,6 +92,18 @@ class Pacer:
             while len(sends) > self.limits.group_per_minute:
                 sends.popleft()
         self._forget(now)
+        return now
+
+    def refund(self, spent_at: float) -> None:
+        """Give back the global capacity of a send Telegram refused without delivering.
+
+        The chat's own interval stays spent: the chat is retried later anyway, and a refused
+        request to one chat says nothing about the others.
+        """
+        self._refill(self._clock())
+        self._tokens = min(self.limits.burst, self._tokens + 1.0)
+        with contextlib.suppress(ValueError):  # ValueError: already out of the 1 s window
+            self._window.remove(spent_at)
 
     def record_success(self) -> None:
         """A send went through: creep back towards the configured rate."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 import random
@@ -28,6 +29,19 @@ from bot.delivery.transport import Failure, SendError, Sent, Transport
 from bot.logs import chat_tag
 
 log = logging.getLogger(__name__)
+
+# Telegram answered and delivered nothing: the request should not count against the global
+# rate (a 429 does count, and a timeout may have delivered).
+REFUSED_UNDELIVERED = frozenset(
+    {
+        Failure.FORBIDDEN,
+        Failure.MIGRATED,
+        Failure.BAD_ENTITIES,
+        Failure.CHAT_NOT_FOUND,
+        Failure.BAD_REQUEST,
+        Failure.NOT_SENT,
+    }
+)
 
 
 def utc_now() -> datetime:
@@ -92,10 +106,22 @@ class Sender:
         self._on_long_pause = on_long_pause
         self._reported_pause_until = 0.0
         self._next_claim_at = 0.0
+        self._retries: list[float] = []  # monotonic times this sender's retries fall due
+        self._claiming: asyncio.Task[None] | None = None
+        self._refunded = asyncio.Event()  # a refused send gave capacity back: look again
 
     def wake(self) -> None:
         """New rows were enqueued: look at the outbox now rather than at the next poll."""
         self._wake.set()
+
+    async def take_over(self) -> None:
+        """Become the only sender: inherit the leases of any earlier one (see outbox.take_over)."""
+        async with self._db.write() as session:
+            uncertain, released = await outbox.take_over(session=session, owner=self.owner)
+        if uncertain:
+            log.warning("outbox rows=%d left sending by an earlier sender: uncertain", uncertain)
+        if released:
+            log.info("outbox rows=%d leased by an earlier sender: back in the queue", released)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set (or a 401 halts sending)."""
@@ -123,7 +149,11 @@ class Sender:
 
     async def step(self) -> bool:
         """Top up the queue and start every send whose time has come; False when idle."""
-        await self._top_up()
+        if self._queue:
+            # Claim in the background: a send waiting on a claim transaction is pacing lost.
+            self._top_up_in_background()
+        else:
+            await self._top_up()
         if not self._queue:
             if not self._tasks:
                 return False
@@ -140,16 +170,34 @@ class Sender:
         if wait > 0:
             if self.pacer.paused_for > self.policy.release_after_pause_seconds:
                 await self._release_queue()
-            await asyncio.sleep(min(wait, 0.25))
+            await self._sleep_unless_refunded(min(wait, 0.25))
             return True
         heapq.heappop(self._queue)
-        self.pacer.record_send(row.chat_id, is_group=row.is_group)
-        task = asyncio.create_task(self._deliver(row))
+        spent_at = self.pacer.record_send(row.chat_id, is_group=row.is_group)
+        task = asyncio.create_task(self._deliver(row, spent_at))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
 
+    async def _sleep_unless_refunded(self, seconds: float) -> None:
+        self._refunded.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._refunded.wait(), seconds)
+
+    def _top_up_in_background(self) -> None:
+        if self._claiming is not None and self._claiming.done():
+            claiming, self._claiming = self._claiming, None
+            claiming.result()  # a failed claim fails the step, as an inline one would
+        if self._claiming is None:
+            self._claiming = asyncio.create_task(self._claim_more())
+
     async def _top_up(self) -> None:
+        if self._claiming is not None and not self._claiming.done():
+            await asyncio.shield(self._claiming)  # one claim at a time
+            return
+        await self._claim_more()
+
+    async def _claim_more(self) -> None:
         capacity = max(int(self.policy.limits.per_second * 2), self.policy.concurrency * 2)
         if len(self._queue) + len(self._tasks) >= capacity // 2:
             return
@@ -178,10 +226,24 @@ class Sender:
     async def _idle(self, stop: asyncio.Event) -> None:
         waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
         _, pending = await asyncio.wait(
-            waiters, timeout=self.policy.idle_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            waiters, timeout=self._idle_timeout(), return_when=asyncio.FIRST_COMPLETED
         )
         for waiter in pending:
             waiter.cancel()
+
+    def _idle_timeout(self) -> float:
+        """Until the next poll, or sooner when a retry this sender scheduled falls due."""
+        now = self._monotonic()
+        due = False
+        while self._retries and self._retries[0] <= now:
+            heapq.heappop(self._retries)
+            due = True
+        if due:
+            self._next_claim_at = 0.0  # claim the retry at once
+            return 0.0
+        if self._retries:
+            return min(self.policy.idle_poll_seconds, self._retries[0] - now)
+        return self.policy.idle_poll_seconds
 
     async def _release_queue(self) -> None:
         ids = [row.id for _, _, row in self._queue]
@@ -190,12 +252,14 @@ class Sender:
             await outbox.release(session=session, owner=self.owner, row_ids=ids)
 
     async def _finish(self) -> None:
+        if self._claiming is not None:
+            await asyncio.gather(self._claiming, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._queue:
             await self._release_queue()
 
-    async def _deliver(self, row: Claimed) -> None:
+    async def _deliver(self, row: Claimed, spent_at: float) -> None:
         try:
             async with self._db.write() as session:
                 if self.halted is not None:  # a 401 came back while this one waited
@@ -206,6 +270,9 @@ class Sender:
             try:
                 sent = await self._send(row)
             except SendError as failure:
+                if failure.kind in REFUSED_UNDELIVERED:
+                    self.pacer.refund(spent_at)
+                    self._refunded.set()
                 await self._failed(row, failure)
             else:
                 await self._succeeded(row, sent)
@@ -259,6 +326,9 @@ class Sender:
             self.stats.retry_after += 1
             self.pacer.record_retry_after(row.chat_id, failure.retry_after)
             await self._report_long_pause()
+        if decision.retry_at is not None:
+            wait = (decision.retry_at - now).total_seconds()
+            heapq.heappush(self._retries, self._monotonic() + max(wait, 0.0))
         async with self._db.write() as session:
             await outbox.settle(
                 session=session,

@@ -6,10 +6,13 @@ our tables, so a job missed while the process was down is caught up from there o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+log = logging.getLogger(__name__)
 
 POLL_JOB_ID = "poll-due-feeds"
 DIGEST_JOB_ID = "build-due-digests"
@@ -17,14 +20,51 @@ PUMP_JOB_ID = "outbox-pump"
 RETENTION_JOB_ID = "retention"
 STAFF_CHECKS_JOB_ID = "staff-checks"
 STAFF_CHECKS_EVERY_SECONDS = 600
+# The run in progress plus a tick that finds it busy (see one_at_a_time); such a tick returns
+# at once, so APScheduler never reaches this limit and never skips a tick.
+MAX_INSTANCES = 2
 
 
 def build_scheduler() -> AsyncIOScheduler:
     """A scheduler used as a clock only: memory job store, UTC, nothing persisted."""
     return AsyncIOScheduler(
         timezone=UTC,
-        job_defaults={"coalesce": True, "max_instances": 1},
+        job_defaults={"coalesce": True, "max_instances": MAX_INSTANCES},
     )
+
+
+def one_at_a_time(
+    job: Callable[[], Awaitable[object]], *, job_id: str
+) -> Callable[[], Awaitable[None]]:
+    """Run `job` one at a time; ticks that come while it runs merge into one run after it.
+
+    APScheduler 3 skips a tick that falls due while the job's previous run is still going
+    ("maximum number of running instances reached"), and `coalesce` does not help: it merges
+    only run times the scheduler itself missed. A poll cycle held up by a hung feed would
+    then lose its next ticks. Here such a tick asks for one more run and returns; the run in
+    progress performs it as soon as it ends.
+    """
+    running = False
+    again = False
+
+    async def run() -> None:
+        nonlocal running, again
+        if running:
+            if not again:
+                log.info("job=%s still running: the tick runs once it ends", job_id)
+            again = True
+            return
+        running = True
+        try:
+            while True:
+                again = False
+                await job()
+                if not again:
+                    return
+        finally:
+            running = False
+
+    return run
 
 
 def add_interval_job(
@@ -37,10 +77,11 @@ def add_interval_job(
 ) -> None:
     """Run `job` at `first_run` and then every tick; ticks missed while busy are merged."""
     scheduler.add_job(
-        job,
+        one_at_a_time(job, job_id=job_id),
         "interval",
         seconds=every_seconds,
         id=job_id,
+        name=job_id,
         replace_existing=True,
         next_run_time=first_run,
         # The default grace of 1 s silently drops a late tick; a late tick is still wanted.

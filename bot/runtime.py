@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.config.settings import Settings
 from bot.db.engine import Database, create_engine
-from bot.db.migrate import upgrade
+from bot.db.migrate import current_revision, upgrade
 from bot.delivery.pacing import SendLimits
 from bot.delivery.sender import SenderPolicy
 from bot.ingest.fetch import Fetcher, FetchPolicy
@@ -24,6 +28,25 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
     try:
         await upgrade(engine)
         yield Database.on(engine)
+    finally:
+        await engine.dispose()
+
+
+def _sqlite_file_missing(database_url: str) -> bool:
+    url = make_url(database_url)
+    return url.get_backend_name() == "sqlite" and not (url.database and Path(url.database).exists())
+
+
+async def has_run_before(settings: Settings) -> bool:
+    """Whether the database already holds feeds (False on a first start); creates nothing."""
+    if _sqlite_file_missing(settings.database_url):
+        return False  # connecting would create the file
+    engine = create_engine(settings.database_url)
+    try:
+        if await current_revision(engine) is None:
+            return False
+        async with engine.connect() as connection:
+            return bool(await connection.scalar(text("SELECT count(*) FROM feeds")))
     finally:
         await engine.dispose()
 

@@ -23,13 +23,19 @@ TAG = re.compile(r"</?\w+[^>]*>")
 
 
 def _telegram_msgids() -> dict[str, str]:
-    """msgid -> the first file that uses it, for every _() call under bot/telegram/."""
+    """msgid -> the first file that uses it: every _() under bot/telegram/, and the staff
+    notices (the second argument of each Notice(...) in bot/delivery/)."""
     found: dict[str, str] = {}
-    for filename, _lineno, message, _comments, _context in extract_from_dir(
-        REPO / "bot" / "telegram", method_map=[("**.py", "python")], keywords={"_": None}
-    ):
-        assert isinstance(message, str), f"plural forms are not used: {message!r}"
-        found.setdefault(message, filename)
+    sources = [
+        (REPO / "bot" / "telegram", {"_": None}),
+        (REPO / "bot" / "delivery", {"Notice": (2,)}),
+    ]
+    for folder, keywords in sources:
+        for filename, _lineno, message, _comments, _context in extract_from_dir(
+            folder, method_map=[("**.py", "python")], keywords=keywords
+        ):
+            assert isinstance(message, str), f"plural forms are not used: {message!r}"
+            found.setdefault(message, f"{folder.name}/{filename}")
     return found
 
 

@@ -11,12 +11,15 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config.catalog import Catalog, load_catalog
+from bot.config.catalog import Catalog, LenientLoad, load_catalog, load_catalog_for_service
 from bot.config.settings import Settings, load_settings
+from bot.db.engine import failure_reason
 from bot.errors import BriefbotError, ConfigError, StorageError
 from bot.logs import configure_logging
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -55,6 +58,38 @@ def catalog_or_exit(settings: Settings) -> Catalog:
         raise typer.Exit(EXIT_CONFIG) from None
 
 
+def service_catalog_or_exit(settings: Settings) -> LenientLoad:
+    """feeds.yaml for the long-running service: what is valid loads, each refusal is logged.
+
+    ADVERSARIAL B26: a bad or hostile entry must not keep the service down, so only a file
+    with nothing usable in it (unreadable, oversize, not YAML, no valid feed) exits 2, as
+    `config validate` does for any problem.
+    """
+    loaded = load_catalog_for_service(
+        settings.feeds_file, allow_private=settings.allow_private_networks
+    )
+    if loaded.catalog is None:
+        for problem in loaded.problems:
+            err.print(problem, highlight=False, markup=False)
+        err.print(
+            f"{len(loaded.problems)} problem(s) in {settings.feeds_file}; nothing in it can be"
+            " used, so the service does not start",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    for problem in loaded.problems:
+        log.warning("feeds.yaml entry refused: %s", problem)
+    if loaded.problems:
+        log.warning(
+            "feeds.yaml has %d problem(s): running with the %d feeds and %d topics that are"
+            " valid; `briefbot config validate` lists them",
+            len(loaded.problems),
+            len(loaded.catalog.feeds),
+            len(loaded.catalog.topics),
+        )
+    return loaded
+
+
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine; briefbot's own errors become a clear message instead of a traceback."""
     try:
@@ -64,8 +99,17 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
             err.print(problem, highlight=False, markup=False)
         raise typer.Exit(EXIT_CONFIG) from None
     except StorageError as exc:
-        logging.getLogger(__name__).debug("storage error", exc_info=True)
+        log.debug("storage error", exc_info=True)
         fail(str(exc))
+    except (SQLAlchemyError, ConnectionError) as exc:
+        # A full disk, a read-only or vanished server (asyncpg raises ConnectionError unwrapped
+        # when it reconnects): the transaction rolled back, so say what the database answered
+        # (never the SQL or its values) instead of a traceback.
+        log.debug("database failure", exc_info=True)
+        fail(
+            f"the database failed: {failure_reason(exc)}. The unfinished change was rolled"
+            " back; run the command again once the database has space or is reachable"
+        )
     except BriefbotError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 
 import typer
+from pydantic import ValidationError
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import select
+from sqlmodel import col
 
 from bot.cli.common import (
     catalog_or_exit,
@@ -15,16 +19,91 @@ from bot.cli.common import (
     is_terminal,
     out,
     run_async,
+    service_catalog_or_exit,
     settings_or_exit,
     utcnow,
 )
-from bot.config.catalog import Catalog
+from bot.config.catalog import Catalog, FeedSpec, LenientLoad
 from bot.config.settings import Settings
 from bot.db import queries
+from bot.db.engine import Database
+from bot.db.tables import Feed
+from bot.delivery.staff_notices import report_catalog_problems
 from bot.ingest.outcomes import FeedOutcome, PollReport
-from bot.runtime import open_database, open_poller
+from bot.ingest.urlnorm import normalize_link
+from bot.runtime import has_run_before, open_database, open_poller
 from bot.service import new_items_hook, run_service, sync_catalog
 from bot.staff.rules import effective_catalog
+
+log = logging.getLogger(__name__)
+
+
+async def last_good_feeds(
+    database: Database, catalog: Catalog, refused: tuple[str, ...], *, allow_private: bool
+) -> list[FeedSpec]:
+    """Feeds whose feeds.yaml entry was refused, as the database last had them from the file.
+
+    Without this the sync would disable them: a typo in one entry would silence a feed that
+    worked. A stored row is checked again; one that no longer passes, or whose URL another
+    feed now uses, stays out (and is disabled by the sync, as before).
+    """
+    if not refused:
+        return []
+    async with database.read() as session:
+        rows = (
+            await session.scalars(
+                select(Feed).where(col(Feed.id).in_(refused), col(Feed.origin) == "catalog")
+            )
+        ).all()
+    taken = {normalize_link(feed.url) or feed.url for feed in catalog.feeds}
+    kept = []
+    for row in sorted(rows, key=lambda feed: refused.index(feed.id)):
+        data = {
+            "id": row.id,
+            "url": row.url,
+            "title": row.title,
+            "publisher": row.publisher,
+            "language": row.language,
+            "scope": row.scope,
+            "interval": f"{row.interval_seconds}s",
+            "enabled": row.enabled,
+        }
+        try:
+            spec = FeedSpec.model_validate(data, context={"allow_private": allow_private})
+        except ValidationError:
+            log.warning("feed=%s: its stored settings no longer validate; not kept", row.id)
+            continue
+        key = normalize_link(spec.url) or spec.url
+        if key not in taken:
+            taken.add(key)
+            kept.append(spec)
+    return kept
+
+
+async def start_service(settings: Settings, loaded: LenientLoad) -> None:
+    """Run the service on the valid part of feeds.yaml, telling staff what was refused."""
+    assert loaded.catalog is not None
+    catalog = loaded.catalog
+    if loaded.problems:
+        async with open_database(settings) as database:
+            kept = await last_good_feeds(
+                database,
+                catalog,
+                loaded.refused_feeds,
+                allow_private=settings.allow_private_networks,
+            )
+            if kept:
+                ids = [spec.id for spec in kept]
+                log.warning("feeds %s keep their last loaded settings", ", ".join(ids))
+                catalog = catalog.model_copy(update={"feeds": [*catalog.feeds, *kept]})
+            await report_catalog_problems(
+                database=database,
+                staff_ids=settings.staff_ids,
+                problems=loaded.problems,
+                kept=[spec.id for spec in kept],
+                now=datetime.now(UTC),
+            )
+    await run_service(settings, catalog)
 
 
 async def poll_once(
@@ -64,15 +143,29 @@ def _errors_table(report: PollReport) -> Table:
     return table
 
 
+def service_catalog(settings: Settings) -> LenientLoad:
+    """feeds.yaml for the service: strict on a first start, lenient once a catalog ran."""
+    if not run_async(has_run_before(settings)):
+        # A first start has no accepted catalog to keep running on: the whole file must be
+        # right, and the report is config validate's (exit 2 on any problem).
+        catalog_or_exit(settings)
+    return service_catalog_or_exit(settings)
+
+
 def register(app: typer.Typer) -> None:
     """Add `run` and `poll` to the top-level app."""
 
     @app.command("run")
     def run_command() -> None:
-        """Run the service: sync feeds.yaml, then poll on schedule (Ctrl+C stops)."""
+        """Run the service: sync feeds.yaml, then poll on schedule (Ctrl+C stops).
+
+        On a first start any problem in feeds.yaml stops it (exit 2, as config validate).
+        Later, entries that do not validate are logged, reported to staff and left out (a
+        refused feed keeps its last loaded settings); only a file with nothing usable stops
+        the start.
+        """
         settings = settings_or_exit()
-        catalog = catalog_or_exit(settings)
-        run_async(run_service(settings, catalog))
+        run_async(start_service(settings, service_catalog(settings)))
 
     @app.command("poll")
     def poll_command(
@@ -83,10 +176,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Poll feeds: one cycle by default, reporting new items and failing feeds."""
         settings = settings_or_exit()
-        catalog = catalog_or_exit(settings)
         if not once:
-            run_async(run_service(settings, catalog))
+            run_async(start_service(settings, service_catalog(settings)))
             return
+        catalog = catalog_or_exit(settings)
         report = run_async(
             poll_once(
                 settings, catalog, utcnow(), every_feed=every_feed, show_progress=is_terminal()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -271,18 +272,39 @@ def _assemble(
         return None
 
 
-def parse_catalog_lenient(
+@dataclass(frozen=True, slots=True)
+class LenientLoad:
+    """A lenient load: the catalog of the valid parts, every problem, and the feeds refused."""
+
+    catalog: Catalog | None
+    problems: list[str]
+    # Ids written on feed entries that did not load (the service may keep their last state).
+    refused_feeds: tuple[str, ...] = ()
+
+
+def _refused_feed_ids(report: Report, catalog: Catalog | None) -> tuple[str, ...]:
+    """Well-formed ids of feed entries in the file that are not in `catalog`."""
+    raw = report.tree.value.get("feeds") if isinstance(report.tree.value, dict) else None
+    if not isinstance(raw, list):
+        return ()
+    loaded = {feed.id for feed in catalog.feeds} if catalog is not None else set()
+    written = (entry.get("id") for entry in raw if isinstance(entry, dict))
+    ids = (i for i in written if isinstance(i, str) and SLUG.fullmatch(i) and i not in loaded)
+    return tuple(dict.fromkeys(ids))
+
+
+def read_catalog_lenient(
     text: str, *, source: str = "feeds.yaml", allow_private: bool = False
-) -> tuple[Catalog | None, list[str]]:
-    """The catalog of the valid entries plus every problem; None if the text is unusable."""
+) -> LenientLoad:
+    """The catalog of the valid entries, every problem, and the ids of the refused feeds."""
     try:
         tree = compose_text(text)
     except YamlSyntaxError as exc:
-        return None, [f"{source}:{exc.line or 1}: {exc.message}"]
+        return LenientLoad(None, [f"{source}:{exc.line or 1}: {exc.message}"])
     report = Report(source, tree, KNOWN_KEYS)
     if not isinstance(tree.value, dict):
         report.add((), "the top level must be a mapping with version, feeds, topics, ...")
-        return None, report.render()
+        return LenientLoad(None, report.render())
     context = {"allow_private": allow_private}
     feeds = _entries(report, "feeds", FeedSpec, context)
     topics = _entries(report, "topics", TopicSpec, context)
@@ -301,7 +323,15 @@ def parse_catalog_lenient(
                 "context": [r for r in catalog.context if r not in bad[""]],
             }
         )
-    return catalog, report.render()
+    return LenientLoad(catalog, report.render(), _refused_feed_ids(report, catalog))
+
+
+def parse_catalog_lenient(
+    text: str, *, source: str = "feeds.yaml", allow_private: bool = False
+) -> tuple[Catalog | None, list[str]]:
+    """The catalog of the valid entries plus every problem; None if the text is unusable."""
+    loaded = read_catalog_lenient(text, source=source, allow_private=allow_private)
+    return loaded.catalog, loaded.problems
 
 
 def parse_catalog(text: str, *, source: str = "feeds.yaml", allow_private: bool = False) -> Catalog:
@@ -312,15 +342,23 @@ def parse_catalog(text: str, *, source: str = "feeds.yaml", allow_private: bool 
     return catalog
 
 
+def load_catalog_for_service(
+    path: Path, *, allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
+) -> LenientLoad:
+    """feeds.yaml read leniently (size-capped), for a service that runs on what is valid."""
+    try:
+        text = read_capped(path, max_bytes=max_bytes)
+    except ConfigError as exc:
+        return LenientLoad(None, exc.problems)
+    return read_catalog_lenient(text, source=str(path), allow_private=allow_private)
+
+
 def load_catalog_lenient(
     path: Path, *, allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> tuple[Catalog | None, list[str]]:
     """Like load_catalog, but keep the valid entries (for reloads while running)."""
-    try:
-        text = read_capped(path, max_bytes=max_bytes)
-    except ConfigError as exc:
-        return None, exc.problems
-    return parse_catalog_lenient(text, source=str(path), allow_private=allow_private)
+    loaded = load_catalog_for_service(path, allow_private=allow_private, max_bytes=max_bytes)
+    return loaded.catalog, loaded.problems
 
 
 def load_catalog(

@@ -46,6 +46,15 @@ def async_database_url(url: str) -> str:
     return full
 
 
+def failure_reason(exc: BaseException) -> str:
+    """The database's own one-line reason for a failure, without the SQL or its values."""
+    cause = getattr(exc, "orig", None) or exc
+    # The asyncpg adapter's wrapper hides the driver's class name (ReadOnlySQLTransactionError).
+    named = cause.__cause__ if type(cause).__name__ == "Error" and cause.__cause__ else cause
+    lines = str(cause).strip().splitlines()
+    return f"{type(named).__name__}: {lines[0]}" if lines else type(named).__name__
+
+
 def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
@@ -81,13 +90,22 @@ def _sqlite_on_begin(connection: Any) -> None:
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Build an async engine for the URL with the per-backend settings briefbot relies on."""
     full = async_database_url(url)
+    # A failed statement's text goes into its exception and so into a logged traceback; its
+    # bound values (a subscriber's chat id, personal rule or message body) must not.
     if full.startswith("sqlite"):
         _prepare_sqlite_file(full)
-        engine = create_async_engine(full, echo=echo)
+        engine = create_async_engine(full, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
-    return create_async_engine(full, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(
+        full,
+        echo=echo,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import statistics
@@ -26,6 +27,9 @@ SILENT_GAPS = 4
 # ...and never sooner than this (a weekly bulletin is not silent on day two).
 SILENT_FLOOR = timedelta(days=2)
 RHYTHM_SAMPLE = 20
+# A notice about feeds.yaml quotes this many problem lines, each cut to this length (the
+# rest is in the service log and in `briefbot config validate`).
+CATALOG_LINES, CATALOG_LINE_CHARS = 8, 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,3 +171,42 @@ async def notify_staff(
     """Queue one notice to every staff chat, in a transaction of its own."""
     async with database.write() as session:
         return await notify(session=session, staff_ids=staff_ids, notices=[notice], now=now)
+
+
+async def report_catalog_problems(
+    *,
+    database: Database,
+    staff_ids: Sequence[int],
+    problems: Sequence[str],
+    kept: Sequence[str],
+    now: datetime,
+) -> int:
+    """Queue a notice that the service started without feeds.yaml's refused entries.
+
+    One notice per distinct set of problems: restarting with the same broken file adds none.
+    """
+    if not problems:
+        return 0
+    digest = hashlib.sha256("\n".join(problems).encode()).hexdigest()[:16]
+    lines = [line[:CATALOG_LINE_CHARS] for line in problems[:CATALOG_LINES]]
+    if len(problems) > CATALOG_LINES:
+        lines.append(f"... and {len(problems) - CATALOG_LINES} more")
+    values = {"count": str(len(problems)), "lines": "\n".join(lines)}
+    key = f"catalog:{digest}"
+    # Literal msgids inside Notice(...): the translation test extracts them from there.
+    if kept:
+        notice = Notice(
+            key,
+            "⚠️ feeds.yaml has {count} problem(s). briefbot runs without the refused entries;"
+            " feeds {kept} keep their last loaded settings. Fix the file (`briefbot config"
+            " validate` checks it) and restart.\n{lines}",
+            {**values, "kept": ", ".join(kept)},
+        )
+    else:
+        notice = Notice(
+            key,
+            "⚠️ feeds.yaml has {count} problem(s). briefbot runs without the refused entries."
+            " Fix the file (`briefbot config validate` checks it) and restart.\n{lines}",
+            values,
+        )
+    return await notify_staff(database=database, staff_ids=staff_ids, notice=notice, now=now)

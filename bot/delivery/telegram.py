@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aiogram import Bot
 from aiogram.exceptions import (
     RestartingTelegram,
@@ -17,7 +19,7 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import BufferedInputFile, LinkPreviewOptions
-from aiohttp import ClientConnectorError, ConnectionTimeoutError
+from aiohttp import ClientConnectorError, ClientTimeout, ConnectionTimeoutError
 
 from bot.delivery.transport import Failure, SendError, Sent
 
@@ -60,12 +62,25 @@ def classify(exc: Exception) -> SendError:  # noqa: PLR0911 (one case per error 
     return SendError(Failure.MAYBE_SENT, type(exc).__name__)
 
 
+def request_timeout(total: float) -> int:
+    """A total timeout with a shorter connect timeout, in the form aiogram passes on.
+
+    With a total timeout alone, a connect that hangs ends as a bare TimeoutError, which
+    cannot be told from a request that went out and got no answer (uncertain, never resent).
+    A separate connect timeout, half the total, fails first and as ConnectionTimeoutError:
+    nothing was sent, so the row is retried with backoff. aiogram hands `request_timeout`
+    to aiohttp unchanged, so a ClientTimeout works where its signature says int.
+    """
+    total = max(total, 1.0)
+    return cast(int, ClientTimeout(total=total, connect=total / 2))
+
+
 class TelegramTransport:
     """Sends through an aiogram Bot; link previews off so digests stay compact."""
 
     def __init__(self, bot: Bot, *, timeout: float = 15.0, paid_broadcast: bool = False) -> None:
         self._bot = bot
-        self._timeout = int(max(timeout, 1))
+        self._timeout = request_timeout(timeout)
         self._paid = paid_broadcast or None
 
     async def send_text(self, chat_id: int, text: str, parse_mode: str | None) -> Sent:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -150,8 +151,8 @@ class Poller:
         """Fetch, parse and store one feed; every failure is recorded on the feed, not raised."""
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self._policy.feed_timeout_seconds):
-                status, new = await self._fetch_and_store(feed, now)
+            async with asyncio.timeout(self._policy.feed_timeout_seconds) as budget:
+                status, new = await self._fetch_and_store(feed, now, budget)
         except FeedError as exc:
             error = exc
         except TimeoutError:
@@ -167,15 +168,17 @@ class Poller:
         await self._record_failure(feed, now, error)
         return FeedOutcome(feed.id, "error", error=error, seconds=time.monotonic() - started)
 
-    async def _fetch_and_store(self, feed: Feed, now: datetime) -> tuple[Status, int]:
+    async def _fetch_and_store(
+        self, feed: Feed, now: datetime, budget: asyncio.Timeout
+    ) -> tuple[Status, int]:
         validators = Validators(etag=feed.etag, last_modified=feed.last_modified)
         result = await self._fetcher.fetch(feed.url, validators)
         if isinstance(result, NotModified):
-            await self._record_success(feed, now, result, body_hash=feed.body_hash)
+            await self._record_success(feed, now, result, budget, body_hash=feed.body_hash)
             return "not_modified", 0
         if result.body_hash == feed.body_hash:
             # The server ignored our validators but sent the same bytes: nothing to parse.
-            await self._record_success(feed, now, result, body_hash=result.body_hash)
+            await self._record_success(feed, now, result, budget, body_hash=result.body_hash)
             return "unchanged", 0
         parsed = await self._parser.parse(
             result.body,
@@ -187,7 +190,7 @@ class Poller:
         )
         if parsed.bozo:
             log.info("feed=%s malformed XML read loosely: %s", feed.id, parsed.bozo)
-        new_ids = await self._store(feed, now, result, parsed)
+        new_ids = await self._store(feed, now, result, parsed, budget)
         return ("new" if new_ids else "unchanged"), len(new_ids)
 
     async def _fresh(self, feed: Feed, entries: Sequence[Entry], now: datetime) -> list[Entry]:
@@ -207,18 +210,27 @@ class Poller:
                 hashes=[e.content_hash for e in unknown],
                 since=now - REPOST_WINDOW,
             )
+        # All entries, not just the unknown ones: fresh_entries skips known keys itself, and
+        # a link counts as "unique in the document" only among every entry sharing it. Given
+        # only the unknown ones, a new update on a live page (one link, many items) would look
+        # like a lone re-served link and be dropped.
         return fresh_entries(
-            unknown, known_keys=known, seen_urls=seen_urls, seen_hashes=seen_hashes
+            entries, known_keys=known, seen_urls=seen_urls, seen_hashes=seen_hashes
         )
 
     async def _store(
-        self, feed: Feed, now: datetime, result: FetchResult, parsed: ParsedFeed
+        self,
+        feed: Feed,
+        now: datetime,
+        result: FetchResult,
+        parsed: ParsedFeed,
+        budget: asyncio.Timeout,
     ) -> list[int]:
         fresh = await self._fresh(feed, parsed.entries, now)
         hook = self._on_new_items
         prepared = hook.prepare(feed, fresh) if hook is not None and fresh else {}
         by_key = {e.key: e for e in fresh}
-        async with self._gate, self._sessions() as session, session.begin():
+        async with self._feed_write(budget) as session:
             rows = [_item_row(e, feed_id=feed.id, now=now) for e in fresh]
             # A concurrent writer may have stored some keys since the read: they come back absent.
             inserted = await queries.insert_items(session=session, rows=rows)
@@ -237,13 +249,40 @@ class Poller:
             )
         return [item_id for item_id, _ in stored]
 
+    @contextlib.asynccontextmanager
+    async def _feed_write(self, budget: asyncio.Timeout) -> AsyncIterator[AsyncSession]:
+        """One feed's write transaction, behind the write gate.
+
+        Time spent queued for the gate (on SQLite, behind other feeds' writes) is not charged
+        to the feed's budget: a write stuck until its own feed times out must not time out
+        every feed queued behind it, nor must a long queue of healthy writes.
+        """
+        loop = asyncio.get_running_loop()
+        deadline, queued = budget.when(), loop.time()
+        async with contextlib.AsyncExitStack() as stack:
+            budget.reschedule(None)
+            try:
+                await stack.enter_async_context(self._gate)
+            finally:
+                if deadline is not None:
+                    budget.reschedule(deadline + (loop.time() - queued))
+            session = await stack.enter_async_context(self._sessions())
+            await stack.enter_async_context(session.begin())
+            yield session
+
     async def _record_success(
-        self, feed: Feed, now: datetime, result: FetchResult | NotModified, *, body_hash: str | None
+        self,
+        feed: Feed,
+        now: datetime,
+        result: FetchResult | NotModified,
+        budget: asyncio.Timeout,
+        *,
+        body_hash: str | None,
     ) -> None:
         """Health after a fetch with nothing new: queued for the cycle's single write."""
         if result.moved_to and result.moved_to != feed.url:
             # A move changes the URL: write it now, with the move's own checks.
-            async with self._gate, self._sessions() as session, session.begin():
+            async with self._feed_write(budget) as session:
                 await self._write_success(
                     session, feed=feed, now=now, result=result, body_hash=body_hash, new_ids=[]
                 )

@@ -17,13 +17,28 @@ STORY_LOCK_KEY = 0x62726966_0001
 
 
 async def open_stories(*, session: AsyncSession, now: datetime) -> StoryIndex:
-    """An index of the stories seen within the window (feed ids are not stored: empty)."""
-    stmt = select(col(Story.id), col(Story.signature), col(Story.last_seen_at)).where(
-        col(Story.last_seen_at) >= now - STORY_WINDOW
+    """An index of the stories seen within the window, each with the feeds it came from."""
+    since = now - STORY_WINDOW
+    stories = select(col(Story.id), col(Story.signature), col(Story.last_seen_at)).where(
+        col(Story.last_seen_at) >= since
     )
+    # Which feeds reported each story: a story from one feed only needs the stricter
+    # same-feed similarity to take another item of that feed, on later polls as in this one.
+    sources = (
+        select(col(Item.story_id), col(Item.feed_id))
+        .join(Story, col(Story.id) == col(Item.story_id))
+        .where(col(Story.last_seen_at) >= since)
+        .distinct()
+    )
+    feeds: dict[int, set[str]] = {}
+    for story_id, feed_id in (await session.execute(sources)).all():
+        if story_id is not None:
+            feeds.setdefault(story_id, set()).add(feed_id)
     candidates = [
-        StoryCandidate(story_id, frozenset(signature.split()), last_seen, frozenset())
-        for story_id, signature, last_seen in (await session.execute(stmt)).all()
+        StoryCandidate(
+            story_id, frozenset(signature.split()), last_seen, frozenset(feeds.get(story_id, ()))
+        )
+        for story_id, signature, last_seen in (await session.execute(stories)).all()
         if story_id is not None
     ]
     return StoryIndex(candidates)

@@ -27,7 +27,7 @@ def _telegram_msgids() -> dict[str, str]:
     notices (the second argument of each Notice(...) in bot/delivery/)."""
     found: dict[str, str] = {}
     sources = [
-        (REPO / "bot" / "telegram", {"_": None}),
+        (REPO / "bot" / "telegram", {"_": None, "N_": None}),
         (REPO / "bot" / "delivery", {"Notice": (2,)}),
     ]
     for folder, keywords in sources:

@@ -6,6 +6,7 @@ from aiogram import Router
 
 from bot.telegram.routers import (
     channels,
+    errors,
     fallback,
     groups,
     info,
@@ -29,4 +30,5 @@ ROUTERS: list[Router] = [
     channels.router,
     staff_guard.router,
     fallback.router,
+    errors.router,  # error events only: failures the handlers above did not catch
 ]

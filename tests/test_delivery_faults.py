@@ -59,7 +59,7 @@ def database(engine: AsyncEngine) -> Database:
 
 @pytest.fixture
 async def pacing_database(tmp_path: Path) -> AsyncIterator[Database]:
-    """SQLite only: the pacing cases test timing, and storage is covered by the others."""
+    """SQLite only: for a timing case that is not about storage (the 429 cases use both)."""
     engine = create_engine(f"sqlite:///{tmp_path / 'pacing.db'}")
     await upgrade(engine)
     try:
@@ -105,9 +105,8 @@ class SwitchableNetwork:
 
 
 async def test_429_storm_pauses_every_chat_then_delivers_each_digest_once_under_the_limits(
-    pacing_database: Database, fake_botapi: FakeBotAPI
+    database: Database, fake_botapi: FakeBotAPI
 ) -> None:
-    database = pacing_database
     recipients = [USER + n for n in range(30)]
     await digest_to_everyone(database, recipients)
     fake_botapi.storm_429(1.5, retry_after=2)  # over before the pause ends
@@ -130,9 +129,8 @@ async def test_429_storm_pauses_every_chat_then_delivers_each_digest_once_under_
 
 
 async def test_429_for_one_chat_pauses_only_that_chat_and_keeps_its_order(
-    pacing_database: Database, fake_botapi: FakeBotAPI
+    database: Database, fake_botapi: FakeBotAPI
 ) -> None:
-    database = pacing_database
     pks = await add_chats(database, [GROUP, *(USER + n for n in range(8))])
     await queue(database, pks[GROUP], [f"<b>part {n}</b>" for n in range(3)])
     for n in range(8):
@@ -172,9 +170,8 @@ class FastClock:
 
 
 async def test_retry_after_37_pauses_37_seconds_and_groups_get_at_most_20_a_minute(
-    pacing_database: Database,
+    database: Database,
 ) -> None:
-    database = pacing_database
     clock = FastClock(speed=40.0)
     groups = [-4_000_000_001, -4_000_000_002]
     pks = await add_chats(database, [*groups, *(USER + n for n in range(10))])

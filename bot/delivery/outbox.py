@@ -161,8 +161,14 @@ async def claim(
     ]
 
 
-async def mark_sending(*, session: AsyncSession, row_id: int, owner: str) -> bool:
-    """Record that a request is about to go out; False if the lease was lost meanwhile."""
+async def mark_sending(
+    *, session: AsyncSession, row_id: int, owner: str, lease_until: datetime
+) -> bool:
+    """Record that a request is about to go out; False if the lease was lost meanwhile.
+
+    The lease is renewed: a row that waited in a sender's queue past its lease must not
+    look abandoned (and become uncertain) while its request is in flight.
+    """
     result: Any = await session.execute(
         update(OutboxRow)
         .where(
@@ -170,7 +176,7 @@ async def mark_sending(*, session: AsyncSession, row_id: int, owner: str) -> boo
             col(OutboxRow.lease_owner) == owner,
             col(OutboxRow.state).in_(RETRYABLE),
         )
-        .values(state=SENDING, attempts=OutboxRow.attempts + 1)
+        .values(state=SENDING, attempts=OutboxRow.attempts + 1, lease_until=lease_until)
     )
     return bool(result.rowcount)
 

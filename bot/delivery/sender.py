@@ -10,6 +10,7 @@ import random
 import time
 import uuid
 from asyncio import FIRST_COMPLETED
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from bot.db.engine import Database
 from bot.db.tables import Chart
 from bot.delivery import outbox
 from bot.delivery.outbox import SENT, Claimed
-from bot.delivery.pacing import Pacer, SendLimits
+from bot.delivery.pacing import WINDOW_SECONDS, Pacer, SendLimits
 from bot.delivery.policy import Decision, decide
 from bot.delivery.transport import Failure, SendError, Sent, Transport
 from bot.logs import chat_tag
@@ -109,6 +110,7 @@ class Sender:
         self._retries: list[float] = []  # monotonic times this sender's retries fall due
         self._claiming: asyncio.Task[None] | None = None
         self._refunded = asyncio.Event()  # a refused send gave capacity back: look again
+        self._departures: deque[float] = deque()  # when the last second's requests left
 
     def wake(self) -> None:
         """New rows were enqueued: look at the outbox now rather than at the next poll."""
@@ -265,13 +267,24 @@ class Sender:
                 if self.halted is not None:  # a 401 came back while this one waited
                     await outbox.release(session=session, owner=self.owner, row_ids=[row.id])
                     return
-                if not await outbox.mark_sending(session=session, row_id=row.id, owner=self.owner):
+                marked = await outbox.mark_sending(
+                    session=session,
+                    row_id=row.id,
+                    owner=self.owner,
+                    lease_until=self._now() + self.policy.lease,
+                )
+                if not marked:
                     return  # the lease expired and another worker has it
+            # Pacing decided when this row could go; the write above took its own time, so
+            # the request itself also waits its turn (no burst of writes finishing together).
+            departed_at = await self._depart()
             try:
                 sent = await self._send(row)
             except SendError as failure:
                 if failure.kind in REFUSED_UNDELIVERED:
                     self.pacer.refund(spent_at)
+                    with contextlib.suppress(ValueError):  # already out of the window
+                        self._departures.remove(departed_at)
                     self._refunded.set()
                 await self._failed(row, failure)
             else:
@@ -279,6 +292,18 @@ class Sender:
         except Exception:
             # The row stays `sending` under its lease and becomes uncertain: never resent blindly.
             log.exception("outbox=%d delivery crashed", row.id)
+
+    async def _depart(self) -> float:
+        """Wait until a request may leave with at most `per_second` leaving in any second."""
+        cap = max(int(self.policy.limits.per_second), 1)
+        while True:
+            now = self._monotonic()
+            while self._departures and self._departures[0] + WINDOW_SECONDS <= now:
+                self._departures.popleft()
+            if len(self._departures) < cap:
+                self._departures.append(now)
+                return now
+            await asyncio.sleep(self._departures[-cap] + WINDOW_SECONDS - now)
 
     async def _send(self, row: Claimed) -> Sent:
         if row.chart_key is None:

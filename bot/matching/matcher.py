@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from bot.config.catalog import Catalog, TopicSpec
@@ -14,11 +15,12 @@ from bot.matching.compiled import (
     AtomCollector,
     Evaluator,
     ItemTokens,
+    Node,
     Position,
     RuleCompiler,
+    Test,
     any_of,
 )
-from bot.matching.normalize import tokenize
 from bot.matching.snippets import snippet
 
 TITLE_WEIGHT = 1.0
@@ -95,6 +97,22 @@ class CompiledRule:
     evaluate: Evaluator
     atoms: frozenset[int]  # the rule cannot hold unless one of these occurs
     needs_hit: bool
+    test: Test  # bool(evaluate(item)[0]), cheaper: only rules that hold are evaluated
+
+
+_POSITION = itemgetter(1)
+_WEIGHTS = (TITLE_WEIGHT, SUMMARY_WEIGHT)  # by field index
+# Verdicts are immutable: every item that matches nothing can share one.
+_NOT_RELEVANT = Verdict(False, (), (), 0.0, False, ())
+
+
+def _word_and_snippet(
+    texts: tuple[str, str], tokens: ItemTokens, position: Position
+) -> tuple[str, str]:
+    """The word at `position` as written, and its snippet."""
+    start, end = tokens.span(position)
+    text = texts[position[0]]
+    return text[start:end], snippet(text, start, end)
 
 
 def parse_aliases(
@@ -137,16 +155,17 @@ class Matcher:
                 if node is None:
                     continue
                 try:
-                    evaluate = self._compiler.compile(node)
+                    compiled = self._compiler.compile_node(node)
                 except ValueError as exc:  # a word that normalises to nothing, e.g. `Ts*`
                     problems.append(f"{where}: {exc}")
                     continue
                 self._rules.append(
                     CompiledRule(
                         topic,
-                        evaluate,
+                        compiled.evaluate,
                         frozenset(collector.required(node)),
                         collector.needs_hit(node),
+                        compiled.test,
                     )
                 )
         context_nodes = [
@@ -163,8 +182,11 @@ class Matcher:
                 self._always.append(index)
             for atom in rule.atoms:
                 self._triggers.setdefault(atom, []).append(index)
-        self._context: Evaluator | None = (
-            any_of(self._compiler.compile(n) for n in context_nodes) if context_nodes else None
+        # A set, so that intersecting it with an item's atoms walks the item's few.
+        self._trigger_atoms = frozenset(self._triggers)
+        self._checks = [(r.test, r.evaluate, r.topic.id) for r in self._rules]
+        self._context: Node | None = (
+            any_of(self._compiler.compile_node(n) for n in context_nodes) if context_nodes else None
         )
         if problems:
             raise ConfigError(problems)
@@ -191,28 +213,35 @@ class Matcher:
         return self._compiler.compile(ast.parse_rule(text, aliases=self._aliases.keys()))
 
     def scan(self, title: str, summary: str) -> tuple[ItemTokens, tuple[str, str]]:
-        """Tokenise an item once and look its words up in the atom table."""
-        texts = (title, summary)
-        return self._compiler.table.scan((tokenize(title), tokenize(summary))), texts
+        """Split an item once and look its words up in the atom table."""
+        return self._compiler.table.scan(title, summary), (title, summary)
+
+    def candidates(self, tokens: ItemTokens) -> list[int]:
+        """Indexes of the rules an item's atoms can trigger (and those that need none), in order."""
+        triggers = self._triggers
+        found = set(self._always)
+        for atom in tokens.present.intersection(self._trigger_atoms):
+            found.update(triggers[atom])
+        return sorted(found)
 
     def match(self, item: MatchInput) -> Verdict:
         """The verdict for one item."""
         tokens, texts = self.scan(item.title, item.summary)
+        hits = tokens.hits
+        checks = self._checks
         matched: dict[str, set[tuple[int, Position]]] = {}
-        candidates = set(self._always)
-        for atom in tokens.hits:
-            candidates.update(self._triggers.get(atom, ()))
-        for index in sorted(candidates):
-            rule = self._rules[index]
-            positions, atoms = rule.evaluate(tokens)
+        for index in self.candidates(tokens):
+            test, evaluate, topic_id = checks[index]
+            if not test(tokens):  # most candidates stop here, before any position is listed
+                continue
+            positions, atoms = evaluate(tokens)
             if positions:
-                bucket = matched.setdefault(rule.topic.id, set())
-                bucket.update((a, p) for a in atoms for p in tokens.hits.get(a, ()))
+                bucket = matched.setdefault(topic_id, set())
+                # The set's order decides the order of ties in "why": keep building it this way.
+                bucket.update((a, p) for a in atoms for p in hits.get(a, ()))
         if not matched:
-            return Verdict(False, (), (), 0.0, False, ())
-        in_context = (
-            item.scope == "belarus" or self._context is None or bool(self._context(tokens)[0])
-        )
+            return _NOT_RELEVANT
+        in_context = item.scope == "belarus" or self._context is None or self._context.test(tokens)
         if not in_context:
             return Verdict(False, (), (), 0.0, False, (), without_context=tuple(sorted(matched)))
         return self._verdict(matched, tokens, texts)
@@ -224,31 +253,29 @@ class Matcher:
         texts: tuple[str, str],
     ) -> Verdict:
         topics = [self._topics[t] for t in sorted(matched)]
+        atoms = self._compiler.table.atoms
         why: list[Hit] = []
         weights: dict[tuple[int, int], float] = {}
+        # A word often explains several atoms or topics: cut its snippet once.
+        words: dict[Position, tuple[str, str]] = {}
         urgent = False
         for topic in topics:
+            topic_id, topic_urgent = topic.id, topic.urgent
             seen_atoms: set[int] = set()
-            for atom_id, (field_index, token_index) in sorted(
-                matched[topic.id], key=lambda x: x[1]
-            ):
-                weights[(atom_id, field_index)] = (
-                    TITLE_WEIGHT if field_index == 0 else SUMMARY_WEIGHT
-                )
-                urgent = urgent or (topic.urgent and field_index == 0)
+            # Stable sort by position only: ties keep the set's order, as they always did.
+            for atom_id, position in sorted(matched[topic_id], key=_POSITION):
+                field_index = position[0]
+                weights[(atom_id, field_index)] = _WEIGHTS[field_index]
+                if topic_urgent and field_index == 0:
+                    urgent = True
                 if atom_id in seen_atoms:
                     continue
                 seen_atoms.add(atom_id)
-                token = tokens.fields[field_index][token_index]
-                text = texts[field_index]
+                word = words.get(position)
+                if word is None:
+                    word = words[position] = _word_and_snippet(texts, tokens, position)
                 why.append(
-                    Hit(
-                        topic.id,
-                        self._compiler.table.atoms[atom_id].display,
-                        text[token.start : token.end],
-                        FIELDS[field_index],
-                        snippet(text, token.start, token.end),
-                    )
+                    Hit(topic_id, atoms[atom_id].display, word[0], FIELDS[field_index], word[1])
                 )
         raw = sum(weights.values()) + EXTRA_TOPIC_WEIGHT * (len(topics) - 1)
         return Verdict(

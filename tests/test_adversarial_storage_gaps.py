@@ -17,11 +17,15 @@ import os
 import random
 import re
 import shlex
+import shutil
 import signal
 import sqlite3
+import string
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -33,7 +37,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
+from typer.testing import CliRunner
 
+from bot.cli import app as cli_app
 from bot.cli.service_cmd import poll_once
 from bot.config.catalog import Catalog, parse_catalog, read_catalog_lenient
 from bot.config.settings import Settings
@@ -63,6 +69,8 @@ from tests.support.botchat import chatting
 from tests.support.feedserver import FeedServer
 from tests.support.staffkit import CATALOG, STAFF, staff_bot
 from tests.support.staffkit import settings as staff_settings
+from tests.test_opml import FEEDS_YAML as OPML_FEEDS_YAML
+from tests.test_opml import opml
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -487,10 +495,173 @@ async def test_a_storage_fault_in_the_poll_write_keeps_nothing_half_and_recovers
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """D43: disk full / PG gone while a feed's items are saved; the next poll stores them."""
+    await poll_through_a_fault(engine, fault, feed_server, poller_parts, caplog)
+
+
+class FilesystemFull:
+    """The filesystem under the SQLite database runs out of space: a filler file takes it all."""
+
+    strikes_inside_the_write: bool = False
+
+    def __init__(self, mount: Path, signs: tuple[str, ...] = ("database or disk is full",)) -> None:
+        self.filler = mount / "filler"
+        self.signs = signs
+
+    async def arm(self) -> None:
+        """Write until the filesystem has not one byte left."""
+        fill_up(self.filler)
+
+    async def disarm(self) -> None:
+        """Space returns."""
+        self.filler.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs mounted for this test (needs root, as on this project's machine and CI)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    mount_tmpfs(mount, "4m")
+    try:
+        yield mount
+    finally:
+        unmount(mount)
+
+
+def mount_tmpfs(mount: Path, size: str) -> Path:
+    """Mount a tmpfs of `size` on the directory `mount` (0755, so any user can reach it)."""
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(mount)], check=True
+    )
+    mount.chmod(0o755)
+    return mount
+
+
+def unmount(mount: Path, *, remove: bool = False) -> None:
+    """Lazily unmount (nothing may stay busy), and remove the empty directory if asked."""
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+    if remove:
+        mount.rmdir()
+
+
+def fill_up(filler: Path) -> None:
+    """Write `filler` until even one more byte does not fit (unbuffered, shrinking chunks)."""
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 9, 1):
+            chunk = b"\0" * size
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(descriptor, chunk)
+    finally:
+        os.close(descriptor)
+
+
+async def test_a_really_full_filesystem_under_sqlite_keeps_nothing_half_and_recovers(
+    small_filesystem: Path,
+    feed_server: FeedServer,
+    poller_parts: tuple[Fetcher, ParserPool],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """D43: no space left on the device itself; the poll fails cleanly and recovers."""
+    engine = create_engine(f"sqlite:///{small_filesystem / 'briefbot.db'}")
+    await upgrade(engine)
+    fault = FilesystemFull(small_filesystem)
+    try:
+        await poll_through_a_fault(engine, fault, feed_server, poller_parts, caplog)
+    finally:
+        await fault.disarm()
+        await engine.dispose()
+
+
+@pytest.fixture
+async def postgres_on_a_small_filesystem() -> AsyncIterator[tuple[str, Path]]:
+    """A PostgreSQL database whose tablespace is a 16 MiB tmpfs (root, as on CI): its URL, mount."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = mount_tmpfs(Path(tempfile.mkdtemp(prefix="briefbot-pgdisk-", dir="/tmp")), "16m")
+    # The server runs as postgres and must reach the location (/tmp/pytest-of-root is 0700).
+    shutil.chown(mount, "postgres", "postgres")
+    name = f"briefbot_disk_{os.getpid()}_{int(time.time())}"
+    try:
+        await pg_admin(f"CREATE TABLESPACE {name} LOCATION '{mount}'")
+        await pg_admin(f'CREATE DATABASE "{name}" TABLESPACE {name}')
+        yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}", mount
+    finally:
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_admin(f"DROP TABLESPACE IF EXISTS {name}")
+        unmount(mount, remove=True)
+
+
+@pytest.mark.postgres
+async def test_postgresql_out_of_disk_keeps_nothing_half_and_recovers(
+    postgres_on_a_small_filesystem: tuple[str, Path],
+    feed_server: FeedServer,
+    poller_parts: tuple[Fetcher, ParserPool],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """D43: PostgreSQL's own disk-full error (could not extend file), then recovery."""
+    url, mount = postgres_on_a_small_filesystem
+    engine = create_engine(url)
+    await upgrade(engine)
+    fault = FilesystemFull(mount, signs=("No space left on device", "could not extend file"))
+    try:
+        await poll_through_a_fault(engine, fault, feed_server, poller_parts, caplog)
+    finally:
+        await fault.disarm()
+        await engine.dispose()
+
+
+async def test_a_feeds_yaml_edit_on_a_full_filesystem_leaves_the_file_whole_then_saves(
+    small_filesystem: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D43: `feeds-opml import --write` with no space left: a clear line, feeds.yaml intact."""
+    feeds_yaml = small_filesystem / "feeds.yaml"
+    feeds_yaml.write_text(OPML_FEEDS_YAML, encoding="utf-8")
+    (tmp_path / "in.opml").write_bytes(
+        opml('<outline text="Good" xmlUrl="https://good.example/rss"/>')
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FEEDS_FILE", str(feeds_yaml))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    fault = FilesystemFull(small_filesystem)
+    await fault.arm()
+    try:
+        full = CliRunner().invoke(cli_app, ["feeds-opml", "import", "in.opml", "--write"])
+        assert full.exit_code == 1
+        assert f"cannot write {feeds_yaml}: No space left on device (the file is unchanged)" in (
+            full.stderr
+        )
+        assert "Traceback" not in full.stderr
+        assert feeds_yaml.read_text(encoding="utf-8") == OPML_FEEDS_YAML
+        assert sorted(os.listdir(small_filesystem)) == ["feeds.yaml", "filler"]  # no temp file left
+        await fault.disarm()
+        saved = CliRunner().invoke(cli_app, ["feeds-opml", "import", "in.opml", "--write"])
+    finally:
+        await fault.disarm()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert saved.exit_code == 0, saved.stderr
+    assert "https://good.example/rss" in feeds_yaml.read_text(encoding="utf-8")
+
+
+async def poll_through_a_fault(
+    engine: AsyncEngine,
+    fault: Fault,
+    feed_server: FeedServer,
+    poller_parts: tuple[Fetcher, ParserPool],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Poll one feed, strike while a second feed's items are saved, lift it, poll again."""
     database = Database.on(engine)
-    # Each summary spans most of a page, so the insert has to grow the SQLite file.
     feed_server.add("/kept.xml", rss("kept", 2))
-    feed_server.add("/hit.xml", rss("hit-title-marker", 4, summary="x" * 3000))
+    # Long summaries that do not compress: the insert has to grow the SQLite file and
+    # PostgreSQL's TOAST table.
+    noise = "".join(random.Random(7).choices(string.ascii_letters + string.digits, k=6000))
+    feed_server.add("/hit.xml", rss("hit-title-marker", 4, summary=noise))
     await add_feed(database, "kept", feed_server.url("/kept.xml"))
     await add_feed(database, "hit", feed_server.url("/hit.xml"))
     hook = StrikingHook(fault)

@@ -6,19 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.config.settings import Settings
 from bot.db.engine import Database, create_engine
 from bot.db.migrate import current_revision, upgrade
-from bot.delivery.pacing import SendLimits
-from bot.delivery.sender import SenderPolicy
 from bot.ingest.fetch import Fetcher, FetchPolicy
 from bot.ingest.outcomes import PollPolicy
 from bot.ingest.parsepool import ParserPool
 from bot.ingest.poller import NewItemsHook, Poller
+
+if TYPE_CHECKING:
+    from bot.config.settings import Settings
+    from bot.delivery.sender import SenderPolicy
 
 
 @asynccontextmanager
@@ -92,6 +94,10 @@ async def open_poller(
 
 def sender_policy(settings: Settings) -> SenderPolicy:
     """The sender's limits and retry policy from Settings."""
+    # Imported here: a one-off poll never sends, so it need not load the sender.
+    from bot.delivery.pacing import SendLimits
+    from bot.delivery.sender import SenderPolicy
+
     return SenderPolicy(
         limits=SendLimits(per_second=settings.send_rate_per_second),
         concurrency=settings.send_concurrency,

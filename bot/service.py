@@ -11,29 +11,30 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.config.catalog import Catalog
-from bot.config.settings import Settings
 from bot.db import chats, queries
-from bot.db.engine import Database
-from bot.db.tables import Feed
 from bot.delivery.alerts import AlertEnqueuer
-from bot.delivery.digests import DigestBuilder, prune
-from bot.delivery.sender import Sender
-from bot.delivery.staff_notices import check_feeds, report_long_pause
-from bot.delivery.transport import ConsoleTransport, Transport
-from bot.ingest.poller import Poller
-from bot.ingest.types import Entry
-from bot.jobs import add_poll_job, add_service_jobs, build_scheduler
-from bot.leader import Lead, leadership
-from bot.matching.hook import MatchingHook, rules_version
-from bot.matching.matcher import Matcher
-from bot.observability import Observability, ServiceStatus, serve_observability
-from bot.runtime import open_database, open_poller, sender_policy
-from bot.staff.rules import effective_catalog
+
+if TYPE_CHECKING:
+    # `briefbot poll --once` uses this module for the catalog sync and the matching hook:
+    # the scheduler, the sender, the metrics endpoint (aiohttp.web, prometheus) and the
+    # matcher are imported where the service starts or the first new item arrives.
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config.catalog import Catalog
+    from bot.config.settings import Settings
+    from bot.db.engine import Database
+    from bot.db.tables import Feed
+    from bot.delivery.digests import DigestBuilder
+    from bot.delivery.sender import Sender
+    from bot.delivery.transport import Transport
+    from bot.ingest.poller import Poller
+    from bot.ingest.types import Entry
+    from bot.leader import Lead
+    from bot.matching.hook import MatchingHook
+    from bot.observability import ServiceStatus
 
 log = logging.getLogger(__name__)
 # A standby retries the leader lock this often; the leader re-checks it this often. A dead
@@ -60,6 +61,9 @@ class ServiceHook:
         # Compiling the catalog takes a noticeable fraction of a second: a one-off poll where
         # nothing changed never needs it.
         if self._hook is None:
+            from bot.matching.hook import MatchingHook, rules_version
+            from bot.matching.matcher import Matcher
+
             catalog = self._catalog
             self._hook = MatchingHook(
                 Matcher.from_catalog(catalog), version=rules_version(catalog), alerts=self._alerts
@@ -124,6 +128,13 @@ async def ensure_console_chat(database: Database, settings: Settings, now: datet
             )
 
 
+def _new_status() -> ServiceStatus:
+    """A fresh ServiceStatus (bot.observability is imported only by the service)."""
+    from bot.observability import ServiceStatus
+
+    return ServiceStatus()
+
+
 @dataclass(slots=True)
 class Pipeline:
     """The service's parts and the jobs that drive them."""
@@ -135,7 +146,7 @@ class Pipeline:
     digests: DigestBuilder
     hook: ServiceHook
     lead: Lead
-    status: ServiceStatus = field(default_factory=ServiceStatus)
+    status: ServiceStatus = field(default_factory=_new_status)
     polled_once: bool = False
 
     async def poll(self) -> None:
@@ -162,6 +173,8 @@ class Pipeline:
 
     async def staff_checks(self) -> None:
         """Tell staff about failing and silent feeds (one message per incident)."""
+        from bot.delivery.staff_notices import check_feeds
+
         if await check_feeds(
             database=self.database, staff_ids=self.settings.staff_ids, now=datetime.now(UTC)
         ):
@@ -169,6 +182,8 @@ class Pipeline:
 
     async def retention(self) -> None:
         """Prune old items and settled outbox rows."""
+        from bot.delivery.digests import prune
+
         items, rows = await prune(
             database=self.database, now=datetime.now(UTC), keep_days=self.settings.retention_days
         )
@@ -176,6 +191,8 @@ class Pipeline:
 
     def schedule(self) -> AsyncIOScheduler:
         """A scheduler with every job added (not started)."""
+        from bot.jobs import add_poll_job, add_service_jobs, build_scheduler
+
         scheduler = build_scheduler()
         now = datetime.now(UTC)
         add_poll_job(scheduler, self.poll, every_seconds=self.settings.poll_tick_seconds, now=now)
@@ -196,6 +213,13 @@ async def open_pipeline(
     settings: Settings, catalog: Catalog, transport: Transport
 ) -> AsyncIterator[Pipeline]:
     """Database (migrated, catalog synced), poller, sender and digest builder."""
+    from bot.delivery.digests import DigestBuilder
+    from bot.delivery.sender import Sender
+    from bot.delivery.staff_notices import report_long_pause
+    from bot.leader import leadership
+    from bot.runtime import open_database, open_poller, sender_policy
+    from bot.staff.rules import effective_catalog
+
     async with open_database(settings) as database, leadership(database.engine) as lead:
         if database.engine.dialect.name == "sqlite":
             await lead.try_acquire()  # a second process on the file is refused here, at start
@@ -237,6 +261,8 @@ async def _endpoints(pipeline: Pipeline) -> AsyncIterator[None]:
     if not settings.metrics_port:
         yield
         return
+    from bot.observability import Observability, serve_observability
+
     observability = Observability(pipeline.database, pipeline.status, pipeline.sender.stats)
     runner = await serve_observability(observability, settings.metrics_host, settings.metrics_port)
     try:
@@ -267,6 +293,8 @@ async def run_service(
 
 async def run_console(settings: Settings, catalog: Catalog, stop: asyncio.Event) -> None:
     """No BOT_TOKEN: deliver to this terminal as one local subscriber following everything."""
+    from bot.delivery.transport import ConsoleTransport
+
     log.warning("BOT_TOKEN is not set: alerts and digests are printed here instead of Telegram")
     async with open_pipeline(settings, catalog, ConsoleTransport()) as pipeline:
         await ensure_console_chat(pipeline.database, settings, datetime.now(UTC))

@@ -1,10 +1,17 @@
-"""The `briefbot` command line (typer)."""
+"""The `briefbot` command line (typer).
+
+Every command module imports only typer and light briefbot modules at the top; what a
+command needs (settings, the catalog, SQLAlchemy, aiohttp, the service) is imported inside
+it. `briefbot --help` and `briefbot poll --once` then load only what they use, and
+tests/test_cli_startup.py keeps it so.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from bot.cli import config_cmd, db_cmd, digest_cmd, feeds_cmd, match_cmd, opml_cmd, service_cmd
+from bot.cli.common import one_off_gc
 
 app = typer.Typer(
     name="briefbot",
@@ -24,4 +31,5 @@ match_cmd.register(app)
 
 def main() -> None:
     """Console-script entry point."""
+    one_off_gc()  # `run` and `poll --loop` go back to the defaults (service_cmd)
     app()

@@ -9,9 +9,6 @@ from typing import Annotated
 import typer
 
 from bot.cli.common import catalog_or_exit, err, fail, out, run_async, settings_or_exit
-from bot.ingest.urlguard import display_host
-from bot.runtime import open_database
-from bot.staff.export import export_yaml
 
 app = typer.Typer(help="Settings and the feeds.yaml catalog.", no_args_is_help=True)
 
@@ -19,6 +16,8 @@ app = typer.Typer(help="Settings and the feeds.yaml catalog.", no_args_is_help=T
 @app.command("validate")
 def validate() -> None:
     """Check settings and feeds.yaml; print every problem with its line (exit 2 if any)."""
+    from bot.ingest.urlguard import display_host
+
     settings = settings_or_exit()
     catalog = catalog_or_exit(settings)
     for feed in catalog.feeds:
@@ -41,6 +40,9 @@ def export(
     ] = None,
 ) -> None:
     """Write the effective catalog: feeds.yaml plus staff feeds, pauses and rule edits."""
+    from bot.runtime import open_database
+    from bot.staff.export import export_yaml
+
     settings = settings_or_exit()
     catalog = catalog_or_exit(settings)
 

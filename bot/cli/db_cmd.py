@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from bot.cli.common import out, run_async, settings_or_exit
-from bot.db.engine import create_engine
-from bot.db.migrate import current_revision, upgrade
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -14,6 +12,9 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade_command() -> None:
     """Create or migrate the database to the newest schema."""
+    from bot.db.engine import create_engine
+    from bot.db.migrate import current_revision, upgrade
+
     settings = settings_or_exit()
 
     async def go() -> tuple[str | None, str]:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bot.cli.common import catalog_or_exit, fail, run_async, settings_or_exit, utcnow
-from bot.digest.compose import compose_digest
-from bot.digest.html import html_to_plain
-from bot.digest.load import stories_between
-from bot.digest.model import DigestRequest, Period, Reader
-from bot.digest.topics import topic_texts
-from bot.i18n import LANGUAGES, translator
-from bot.runtime import open_database
+
+if TYPE_CHECKING:
+    from bot.digest.model import Period
 
 app = typer.Typer(help="Digests.", no_args_is_help=True)
 PERIODS: dict[str, timedelta] = {"day": timedelta(days=1), "week": timedelta(days=7)}
@@ -30,6 +26,14 @@ def preview_command(
     tz: Annotated[str | None, typer.Option(help="IANA time zone (default: TIMEZONE)")] = None,
 ) -> None:
     """Print the digest of the last day or week from stored items."""
+    from bot.digest.compose import compose_digest
+    from bot.digest.html import html_to_plain
+    from bot.digest.load import stories_between
+    from bot.digest.model import DigestRequest, Reader
+    from bot.digest.topics import topic_texts
+    from bot.i18n import LANGUAGES, translator
+    from bot.runtime import open_database
+
     settings = settings_or_exit()
     catalog = catalog_or_exit(settings)
     if period not in PERIODS:

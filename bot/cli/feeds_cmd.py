@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from bot.cli.common import out, run_async, settings_or_exit, utcnow
-from bot.config.settings import Settings
-from bot.db import queries
-from bot.db.tables import Feed
 from bot.errors import FeedError
-from bot.ingest.health import feed_state
-from bot.ingest.probe import probe_feed
-from bot.ingest.types import ParsedFeed
-from bot.ingest.urlguard import check_url, display_host
-from bot.ingest.urlnorm import link_domain
-from bot.runtime import open_database
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from bot.config.settings import Settings
+    from bot.db.tables import Feed
+    from bot.ingest.types import ParsedFeed
 
 app = typer.Typer(help="Feeds and their health.", no_args_is_help=True)
 
@@ -38,6 +36,10 @@ def ago(when: datetime | None, now: datetime) -> str:
 
 
 def _health_table(feeds: list[Feed], counts: dict[str, int], now: datetime) -> Table:
+    from rich.table import Table
+
+    from bot.ingest.health import feed_state
+
     table = Table(title="Feeds", show_lines=False)
     for column in (
         "id",
@@ -73,6 +75,9 @@ def _health_table(feeds: list[Feed], counts: dict[str, int], now: datetime) -> T
 @app.command("list")
 def list_command() -> None:
     """Show every feed with its health: state, items, last and next check, last error."""
+    from bot.db import queries
+    from bot.runtime import open_database
+
     settings = settings_or_exit()
 
     async def go() -> tuple[list[Feed], dict[str, int]]:
@@ -90,6 +95,10 @@ def list_command() -> None:
 
 async def _resolve_target(settings: Settings, target: str) -> tuple[str, str, set[str]]:
     """The URL, language and already-stored keys for a feed id, or a bare URL."""
+    from bot.db import queries
+    from bot.ingest.urlguard import check_url
+    from bot.runtime import open_database
+
     async with open_database(settings) as db, db.sessions() as session:
         feed = await queries.get_feed(session=session, feed_id=target)
         if feed is not None:
@@ -100,6 +109,10 @@ async def _resolve_target(settings: Settings, target: str) -> tuple[str, str, se
 
 
 def _entries_table(parsed: ParsedFeed, known: set[str], limit: int) -> Table:
+    from rich.table import Table
+
+    from bot.ingest.urlnorm import link_domain
+
     table = Table(title=f"{parsed.title or 'untitled feed'}: {len(parsed.entries)} entries")
     for column in ("", "published", "title", "link domain"):
         table.add_column(column, overflow="fold")
@@ -116,6 +129,9 @@ def check_command(
     limit: int = typer.Option(20, help="How many entries to show."),
 ) -> None:
     """Dry run: fetch and parse one feed and show what would be stored; stores nothing."""
+    from bot.ingest.probe import probe_feed
+    from bot.ingest.urlguard import display_host
+
     settings = settings_or_exit()
     shown = display_host(target)
     if shown.warning:

@@ -7,17 +7,15 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
-from rich.table import Table
 
 from bot.cli.common import catalog_or_exit, err, out, run_async, settings_or_exit, utcnow
-from bot.matching.backtest import Backtest, backtest
-from bot.matching.cluster_batch import assign_batch_stories
-from bot.matching.matcher import Matcher, MatchInput, Verdict
-from bot.matching.rules import RuleSyntaxError
-from bot.runtime import open_database
+
+if TYPE_CHECKING:
+    from bot.matching.backtest import Backtest
+    from bot.matching.matcher import MatchInput, Verdict
 
 rules_app = typer.Typer(help="Keyword rules.", no_args_is_help=True)
 SCOPES = ("belarus", "global")
@@ -29,6 +27,8 @@ class BadLineError(ValueError):
 
 def read_item(line: str, number: int) -> MatchInput:
     """Parse one JSON line into a MatchInput; BadLineError names what is wrong."""
+    from bot.matching.matcher import MatchInput
+
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -89,6 +89,9 @@ def register(app: typer.Typer) -> None:
         explain_items: bool = typer.Option(False, "--explain", help="Readable output."),
     ) -> None:
         """Match JSON-lines items against feeds.yaml's topics; write one verdict per line."""
+        from bot.matching.cluster_batch import assign_batch_stories
+        from bot.matching.matcher import Matcher
+
         settings = settings_or_exit()
         matcher = Matcher.from_catalog(catalog_or_exit(settings))
         stream: TextIO = sys.stdin if source == "-" else _open(Path(source))
@@ -118,6 +121,11 @@ def register(app: typer.Typer) -> None:
         examples: int = typer.Option(10, min=0, max=200, help="How many matches to show."),
     ) -> None:
         """Backtest a rule on stored items before enabling it: counts and examples."""
+        from bot.matching.backtest import backtest
+        from bot.matching.matcher import Matcher
+        from bot.matching.rules import RuleSyntaxError
+        from bot.runtime import open_database
+
         settings = settings_or_exit()
         matcher = Matcher.from_catalog(catalog_or_exit(settings))
         try:
@@ -147,6 +155,8 @@ def _open(path: Path) -> TextIO:
 
 
 def _print_backtest(query: str, days: int, result: Backtest, examples: int) -> None:
+    from rich.table import Table
+
     hits = result.hits
     out.print(
         f"{len(hits)} of {result.total} items from the last {days} days match {query!r}",

@@ -9,10 +9,6 @@ from typing import Annotated, NoReturn
 import typer
 
 from bot.cli.common import EXIT_CONFIG, catalog_or_exit, err, fail, settings_or_exit, utcnow
-from bot.config.catalog import DEFAULT_MAX_BYTES, parse_catalog
-from bot.config.feedsfile import insert_feeds, replace_text, write_new_file
-from bot.config.opml import parse_opml, read_opml, write_opml
-from bot.config.problems import read_capped
 from bot.errors import ConfigError
 
 app = typer.Typer(help="Export and import the feeds as OPML.", no_args_is_help=True)
@@ -33,6 +29,9 @@ def export_command(
     target: Annotated[str, typer.Argument(help="File to write, or - for standard output.")] = "-",
 ) -> None:
     """Write the feeds of feeds.yaml as an OPML 2.0 document."""
+    from bot.config.feedsfile import write_new_file
+    from bot.config.opml import write_opml
+
     settings = settings_or_exit()
     catalog = catalog_or_exit(settings)
     text = write_opml(catalog.feeds, now=utcnow())
@@ -60,6 +59,11 @@ def import_command(
     ] = False,
 ) -> None:
     """Print the feeds.yaml entries an OPML file adds; with --write, add them to FEEDS_FILE."""
+    from bot.config.catalog import DEFAULT_MAX_BYTES, parse_catalog
+    from bot.config.feedsfile import insert_feeds, replace_text
+    from bot.config.opml import parse_opml, read_opml
+    from bot.config.problems import read_capped
+
     settings = settings_or_exit()
     feeds_file = settings.feeds_file
     allow_private = settings.allow_private_networks

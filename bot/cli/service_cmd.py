@@ -1,17 +1,19 @@
-"""`briefbot run` and `briefbot poll`: the service and one-off poll cycles."""
+"""`briefbot run` and `briefbot poll`: the service and one-off poll cycles.
+
+Importing this module must stay cheap (`briefbot --help` does): the service, the poller and
+the database are imported by the functions that use them, and `poll --once` never imports
+the scheduler, the Telegram client or the metrics endpoint.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
-from rich.progress import Progress
-from rich.table import Table
-from sqlalchemy import select
-from sqlmodel import col
 
 from bot.cli.common import (
     catalog_or_exit,
@@ -20,20 +22,21 @@ from bot.cli.common import (
     out,
     run_async,
     service_catalog_or_exit,
+    service_gc,
     settings_or_exit,
     utcnow,
 )
-from bot.config.catalog import Catalog, FeedSpec, LenientLoad
-from bot.config.settings import Settings
-from bot.db import queries
-from bot.db.engine import Database
-from bot.db.tables import Feed
-from bot.delivery.staff_notices import report_catalog_problems
-from bot.ingest.outcomes import FeedOutcome, PollReport
-from bot.ingest.urlnorm import normalize_link
-from bot.runtime import has_run_before, open_database, open_poller
-from bot.service import new_items_hook, run_service, sync_catalog
-from bot.staff.rules import effective_catalog
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from bot.config.catalog import Catalog, FeedSpec, LenientLoad
+    from bot.config.settings import Settings
+    from bot.db.engine import Database
+    from bot.db.queries import FeedDefinition
+    from bot.db.tables import Feed
+    from bot.ingest.outcomes import FeedOutcome, PollReport
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,14 @@ async def last_good_feeds(
     """
     if not refused:
         return []
+    from pydantic import ValidationError
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from bot.config.catalog import FeedSpec
+    from bot.db.tables import Feed
+    from bot.ingest.urlnorm import normalize_link
+
     async with database.read() as session:
         rows = (
             await session.scalars(
@@ -82,6 +93,10 @@ async def last_good_feeds(
 
 async def start_service(settings: Settings, loaded: LenientLoad) -> None:
     """Run the service on the valid part of feeds.yaml, telling staff what was refused."""
+    from bot.delivery.staff_notices import report_catalog_problems
+    from bot.runtime import open_database
+    from bot.service import run_service
+
     assert loaded.catalog is not None
     catalog = loaded.catalog
     if loaded.problems:
@@ -110,18 +125,30 @@ async def poll_once(
     settings: Settings, catalog: Catalog, now: datetime, *, every_feed: bool, show_progress: bool
 ) -> PollReport:
     """Sync the catalog, then poll the due feeds (or every enabled feed) once."""
+    from bot.db import queries
+    from bot.runtime import open_database, open_poller
+    from bot.service import new_items_hook, sync_catalog
+    from bot.staff.rules import effective_catalog
+
     async with open_database(settings) as database:
-        await sync_catalog(database, catalog, now)
+        async with database.read() as session:
+            stored = await queries.list_feeds(session=session)
+        synced = catalog_in_sync(stored, catalog.feeds)
+        if not synced:
+            await sync_catalog(database, catalog, now)  # rows changed: `stored` is stale
         catalog = await effective_catalog(database=database, catalog=catalog)
         hook = new_items_hook(catalog, eager=False)
         await hook.refresh(database)
         async with open_poller(settings, database, on_new_items=hook) as poller:
-            async with database.readers() as session:
-                if every_feed:
-                    feeds = [f for f in await queries.list_feeds(session=session) if f.enabled]
-                else:
-                    feeds = await queries.due_feeds(session=session, now=now)
-            progress = Progress(console=err, transient=True) if show_progress else nullcontext()
+            if every_feed and synced:
+                feeds = [f for f in stored if f.enabled]
+            else:
+                async with database.readers() as session:
+                    if every_feed:
+                        feeds = [f for f in await queries.list_feeds(session=session) if f.enabled]
+                    else:
+                        feeds = await queries.due_feeds(session=session, now=now)
+            progress = _progress_bar() if show_progress else nullcontext()
             with progress as bar:
                 task = bar.add_task("polling", total=len(feeds)) if bar else None
 
@@ -132,7 +159,63 @@ async def poll_once(
                 return await poller.poll_feeds(feeds, now, progress=advance)
 
 
+def catalog_in_sync(stored: Sequence[Feed], specs: Sequence[FeedDefinition]) -> bool:
+    """True only when syncing `specs` into the `stored` rows would change and report nothing.
+
+    A one-off poll usually runs on the feeds.yaml the last run synced; skipping the sync then
+    saves a write transaction (the SQLite write lock) and a second read of every row. This
+    mirrors queries.sync_catalog_feeds conservatively: any case it handles specially (a new,
+    changed, adopted, conflicting or dropped feed, two rows with one normalised URL) answers
+    False, and the full sync runs as before.
+    """
+    from bot.ingest.urlnorm import normalize_link
+
+    by_id = {row.id: row for row in stored}
+    if len({normalize_link(row.url) or row.url for row in stored}) != len(stored):
+        return False  # which row owns the shared URL depends on the sync's row order
+    for spec in specs:
+        mirror = by_id.get(spec.id)
+        if mirror is None or mirror.origin != "catalog":
+            return False
+        enabled = spec.enabled if mirror.staff_enabled is None else mirror.staff_enabled
+        wanted = (
+            spec.url,
+            spec.title,
+            spec.publisher,
+            spec.language,
+            spec.scope,
+            spec.interval_seconds,
+            enabled,
+        )
+        have = (
+            mirror.url,
+            mirror.title,
+            mirror.publisher,
+            mirror.language,
+            mirror.scope,
+            mirror.interval_seconds,
+            mirror.enabled,
+        )
+        # Its own row has its URL and no other row shares that URL: the sync sees no conflict.
+        if have != wanted:
+            return False
+    listed = {spec.id for spec in specs}
+    # A catalog row gone from feeds.yaml and still enabled would be disabled by the sync.
+    return not any(
+        row.origin == "catalog" and row.enabled and row.id not in listed for row in stored
+    )
+
+
+def _progress_bar() -> Progress:
+    """A transient progress bar on stderr (only for a terminal)."""
+    from rich.progress import Progress
+
+    return Progress(console=err, transient=True)
+
+
 def _errors_table(report: PollReport) -> Table:
+    from rich.table import Table
+
     table = Table(title="Feeds that failed this cycle")
     table.add_column("feed")
     table.add_column("reason")
@@ -145,6 +228,8 @@ def _errors_table(report: PollReport) -> Table:
 
 def service_catalog(settings: Settings) -> LenientLoad:
     """feeds.yaml for the service: strict on a first start, lenient once a catalog ran."""
+    from bot.runtime import has_run_before
+
     if not run_async(has_run_before(settings)):
         # A first start has no accepted catalog to keep running on: the whole file must be
         # right, and the report is config validate's (exit 2 on any problem).
@@ -165,7 +250,9 @@ def register(app: typer.Typer) -> None:
         the start.
         """
         settings = settings_or_exit()
-        run_async(start_service(settings, service_catalog(settings)))
+        loaded = service_catalog(settings)
+        service_gc()
+        run_async(start_service(settings, loaded))
 
     @app.command("poll")
     def poll_command(
@@ -177,7 +264,9 @@ def register(app: typer.Typer) -> None:
         """Poll feeds: one cycle by default, reporting new items and failing feeds."""
         settings = settings_or_exit()
         if not once:
-            run_async(start_service(settings, service_catalog(settings)))
+            loaded = service_catalog(settings)
+            service_gc()
+            run_async(start_service(settings, loaded))
             return
         catalog = catalog_or_exit(settings)
         report = run_async(

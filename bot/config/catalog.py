@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -206,7 +207,8 @@ class Catalog(BaseModel):
             ("topic id", [topic.id for topic in self.topics]),
         )
         for label, keys in groups:
-            repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
+            counts = Counter(keys)  # not keys.count() per key: quadratic in a 500-feed catalog
+            repeated = sorted({str(key) for key, n in counts.items() if n > 1})
             if repeated:
                 raise ValueError(f"duplicate {label}: {', '.join(repeated)}")
         return self

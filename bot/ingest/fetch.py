@@ -38,6 +38,8 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 NO_VALIDATORS = Validators()
+# Guarded URLs a fetcher remembers; more distinct URLs than this (never in practice) start over.
+GUARD_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class Fetcher:
         self._session: aiohttp.ClientSession | None = None
         self._resolver: GuardedResolver | None = None
         self._closed = False
+        # URL text -> the target guard_target allowed. The check depends only on the text and
+        # this fetcher's policy (no DNS, no clock), and every cycle fetches the same URLs.
+        # Refusals are not kept: they raise again, from scratch, each time.
+        self._guarded: dict[str, URL] = {}
 
     async def __aenter__(self) -> Self:
         self._ensure_session()
@@ -193,10 +199,16 @@ class Fetcher:
         raise FetchError("too_many_redirects", f"more than {policy.max_redirects} redirects")
 
     def _guard(self, url: str) -> URL:
-        policy = self.policy
-        return guard_target(
-            url, allow_private=policy.allow_private, allow_any_port=policy.allow_any_port
-        )
+        target = self._guarded.get(url)
+        if target is None:
+            policy = self.policy
+            target = guard_target(
+                url, allow_private=policy.allow_private, allow_any_port=policy.allow_any_port
+            )
+            if len(self._guarded) >= GUARD_CACHE_SIZE:
+                self._guarded.clear()
+            self._guarded[url] = target
+        return target
 
     def _guard_hop(self, current: str, location: str, hop: int) -> URL:
         policy = self.policy

@@ -20,13 +20,15 @@ from collections.abc import Mapping
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
-
-from pebble import ProcessExpired, ProcessPool
+from typing import TYPE_CHECKING, Any, Self
 
 from bot.errors import ParseError
-from bot.ingest.parse import parse_feed
 from bot.ingest.types import ParsedFeed
+
+if TYPE_CHECKING:
+    # pebble and the parser (feedparser, charset_normalizer) are imported when the first
+    # parse starts the pool: a poll where no feed changed never needs them in this process.
+    from pebble import ProcessPool
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ def _parse_in_worker(body: bytes, cpu_seconds: float, options: dict[str, Any]) -
         if hard != resource.RLIM_INFINITY:
             soft = min(soft, hard)
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    from bot.ingest.parse import parse_feed  # preloaded by the fork server: a dict look-up
+
     try:
         return parse_feed(body, **options)
     except MemoryError:
@@ -101,9 +105,12 @@ class ParserPool:
         self._closed = False
 
     def _new_pool(self) -> ProcessPool:
+        from pebble import ProcessPool
+
         context = multiprocessing.get_context("forkserver")
-        # Imported once in the fork server, so each new worker starts ready to parse.
-        context.set_forkserver_preload(["bot.ingest.parse"])
+        # Imported once in the fork server, so each new worker starts ready to parse (this
+        # module too: workers unpickle their task functions from it).
+        context.set_forkserver_preload(["bot.ingest.parse", "bot.ingest.parsepool"])
         return ProcessPool(
             max_workers=self._workers,
             max_tasks=TASKS_PER_WORKER,
@@ -142,6 +149,8 @@ class ParserPool:
         max_entries: int,
     ) -> ParsedFeed:
         """Parse one feed body in a worker; every failure is a ParseError with a reason."""
+        from pebble import ProcessExpired
+
         pool = self._pool
         if pool is None or not pool.active:
             pool = await asyncio.to_thread(self._running_pool)
@@ -185,6 +194,8 @@ class ParserPool:
 
 
 def _crash_detail(exc: BaseException) -> str:
+    from pebble import ProcessExpired
+
     if isinstance(exc, MemoryError):
         return "the parser ran out of memory"
     if isinstance(exc, ProcessExpired):

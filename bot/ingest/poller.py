@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import queries
@@ -23,6 +24,10 @@ from bot.ingest.outcomes import FeedOutcome, PollPolicy, PollReport, Status
 from bot.ingest.types import Entry, FetchResult, NotModified, ParsedFeed, Validators
 
 log = logging.getLogger(__name__)
+# The feeds table itself: a Core statement on it skips the ORM (see _update_feeds).
+FEEDS: Table = Feed.metadata.tables["feeds"]
+# The id's bind name in the batched health update; must not be a column name.
+_FEED_KEY = "feed_id_"
 
 
 class FeedFetcher(Protocol):
@@ -68,6 +73,29 @@ class NewItemsHook(Protocol):
     ) -> None:
         """Store it for the items actually inserted, in the feed's transaction."""
         ...
+
+
+async def _update_feeds(
+    session: AsyncSession, pending: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
+    """Write feeds' columns (as queries.update_feed does) with one statement per column set.
+
+    queries.update_feed goes through the ORM's bulk-update machinery, about a millisecond of
+    CPU per call; a Core UPDATE costs a fraction of that, and executed once with many feeds'
+    parameters a few microseconds per row. No loaded Feed object needs synchronising: the
+    poller's Feed objects belong to other sessions, and a session here loads at most a feed
+    whose URL clashes with a move, which is never the feed updated.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for feed_id, values in pending:
+        groups.setdefault(tuple(sorted(values)), []).append({**values, _FEED_KEY: feed_id})
+    for columns, params in groups.items():
+        stmt = (
+            update(FEEDS)
+            .where(FEEDS.c.id == bindparam(_FEED_KEY))
+            .values({name: bindparam(name) for name in columns})
+        )
+        await session.execute(stmt, params)
 
 
 def _item_row(entry: Entry, *, feed_id: str, now: datetime) -> dict[str, Any]:
@@ -294,8 +322,7 @@ class Poller:
         if not pending:
             return
         async with self._gate, self._sessions() as session, session.begin():
-            for feed_id, values in pending:
-                await queries.update_feed(session=session, feed_id=feed_id, values=values)
+            await _update_feeds(session, pending)
 
     def _success_values(
         self,
@@ -340,7 +367,7 @@ class Poller:
         values = self._success_values(feed, now, result, body_hash, new_ids)
         if result.moved_to and result.moved_to != feed.url:
             await self._follow_move(session, feed, result.moved_to, values)
-        await queries.update_feed(session=session, feed_id=feed.id, values=values)
+        await _update_feeds(session, [(feed.id, values)])
 
     async def _follow_move(
         self, session: AsyncSession, feed: Feed, target: str, values: dict[str, Any]
@@ -377,7 +404,7 @@ class Poller:
             log.info("feed=%s error=%s", feed.id, error)
         try:
             async with self._gate, self._sessions() as session, session.begin():
-                await queries.update_feed(session=session, feed_id=feed.id, values=values)
+                await _update_feeds(session, [(feed.id, values)])
         except Exception:
             # The feed's error could not be recorded (database down or full): the next cycle
             # polls it again; the rest of this cycle goes on.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -26,7 +27,7 @@ def _telegram_msgids() -> dict[str, str]:
     """msgid -> the first file that uses it: every _() under bot/telegram/, and the staff
     notices (the second argument of each Notice(...) in bot/delivery/)."""
     found: dict[str, str] = {}
-    sources = [
+    sources: list[tuple[Path, dict[str, Any]]] = [
         (REPO / "bot" / "telegram", {"_": None, "N_": None}),
         (REPO / "bot" / "delivery", {"Notice": (2,)}),
     ]

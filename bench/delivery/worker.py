@@ -56,6 +56,10 @@ def pick(name: str) -> Phase:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run one phase and print its result as JSON."""
     args = parse_args(argv)
+    if args.phase in ("briefbot", "imports"):
+        from bot.memory import return_freed_memory
+
+        return_freed_memory()  # as `briefbot run` does first thing (bot/__main__.py)
     result = asyncio.run(pick(args.phase)(args))
     sys.stdout.write(json.dumps(result) + "\n")
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from bot.db.tables import Chat, OutboxRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.dml import Insert
 
 PENDING, SENDING, SENT = "pending", "sending", "sent"
 FAILED, UNCERTAIN, DEAD = "failed", "uncertain", "dead"
@@ -86,13 +88,18 @@ async def enqueue(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> i
     """Insert rows; a row whose (chat, kind, ref, part) exists already is skipped. Returns added."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(OutboxRow)
-        .on_conflict_do_nothing(index_elements=["chat_pk", "kind", "ref", "part"])
-        .returning(col(OutboxRow.id))
-    )
+    # Each dialect's module is imported only when used: the sending process keeps the other
+    # one (2 MiB for PostgreSQL's) out of its memory.
+    unique = ["chat_pk", "kind", "ref", "part"]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        insert: Insert = postgresql.insert(OutboxRow).on_conflict_do_nothing(index_elements=unique)
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        insert = sqlite.insert(OutboxRow).on_conflict_do_nothing(index_elements=unique)
+    statement = insert.returning(col(OutboxRow.id))
     added = 0
     for start in range(0, len(rows), 500):
         result = await session.execute(statement, list(rows[start : start + 500]))

@@ -22,7 +22,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from bot.cli.common import ONE_OFF_GC_GEN0, SERVICE_GC_THRESHOLD, one_off_gc, service_gc
+from bot.cli.common import (
+    ONE_OFF_GC_GEN0,
+    SERVICE_GC_THRESHOLD,
+    one_off_gc,
+    service_gc,
+    spare_exit_collection,
+)
 from bot.cli.service_cmd import catalog_in_sync
 from bot.config.catalog import Catalog, parse_catalog
 from bot.db import queries
@@ -126,8 +132,19 @@ async def test_poll_once_loads_no_service_machinery(
     )
     assert code == 0
     assert "not_modified=1" in out
-    # Nothing new: no parser workers, no matcher; the database is current: no Alembic.
-    unused = (*SERVICE_ONLY, "alembic", "feedparser", "pebble", "bot.matching.hook")
+    # Nothing new: no parser workers, no matcher, no alert rendering; the database is current:
+    # no Alembic; on SQLite: no PostgreSQL dialect.
+    unused = (
+        *SERVICE_ONLY,
+        "alembic",
+        "feedparser",
+        "pebble",
+        "bot.matching.hook",
+        "bot.matching.matcher",
+        "bot.digest",
+        "bot.delivery.outbox",
+        "sqlalchemy.dialects.postgresql",
+    )
     assert present(again, unused) == []
 
 
@@ -333,3 +350,11 @@ def test_one_off_commands_collect_less_often_and_the_service_as_python_does() ->
     assert gc.get_threshold() == (ONE_OFF_GC_GEN0, *SERVICE_GC_THRESHOLD[1:])
     service_gc()
     assert gc.get_threshold() == SERVICE_GC_THRESHOLD
+
+
+def test_an_exiting_command_spares_its_objects_the_last_collection() -> None:
+    try:
+        spare_exit_collection()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()  # this test process goes on

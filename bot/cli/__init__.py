@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import config_cmd, db_cmd, digest_cmd, feeds_cmd, match_cmd, opml_cmd, service_cmd
-from bot.cli.common import one_off_gc
+from bot.cli.common import one_off_gc, spare_exit_collection
 
 app = typer.Typer(
     name="briefbot",
@@ -32,4 +32,7 @@ match_cmd.register(app)
 def main() -> None:
     """Console-script entry point."""
     one_off_gc()  # `run` and `poll --loop` go back to the defaults (service_cmd)
-    app()
+    try:
+        app()
+    finally:
+        spare_exit_collection()  # the process exits next, whichever way app() ended

@@ -96,9 +96,11 @@ def guard_target(url: str, *, allow_private: bool = False, allow_any_port: bool 
         raise BlockedURLError("bad_url", "not a valid URL") from exc
     if target.user is not None or target.password is not None:
         raise BlockedURLError("credentials_in_url", "user names and passwords are not allowed")
+    if allow_private:
+        return target  # every address is allowed: parsing the host again would decide nothing
     # Literal IPs never reach the resolver, so both parsers must agree on them.
     address = literal_address(target.raw_host or "")
-    if not allow_private and address is not None and not is_public_address(address):
+    if address is not None and not is_public_address(address):
         raise BlockedURLError("private_address", f"{address} is not a public address")
     return target
 

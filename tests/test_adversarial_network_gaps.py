@@ -51,6 +51,7 @@ from bot.jobs import add_poll_job, build_scheduler
 from bot.telegram.runner import make_bot
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotAPI
 from tests.support.fakedns import FakeResolver
+from tests.support.feedrows import add_due_feed
 from tests.support.feedserver import FeedServer
 from tests.support.outbox import add_chats, all_rows, make_sender, queue
 
@@ -77,19 +78,7 @@ def rss(prefix: str, count: int) -> str:
 
 async def add_feed(database: Database, feed_id: str, url: str, *, interval: int = 900) -> None:
     """Store one enabled feed that is due now."""
-    async with database.write() as session:
-        session.add(
-            Feed(
-                id=feed_id,
-                url=url,
-                title=feed_id,
-                publisher="independent-media",
-                language="en",
-                scope="belarus",
-                interval_seconds=interval,
-                created_at=NOW,
-            )
-        )
+    await add_due_feed(database, feed_id, url, now=NOW, interval=interval)
 
 
 async def stored_feed(database: Database, feed_id: str) -> Feed:

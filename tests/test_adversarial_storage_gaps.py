@@ -66,6 +66,7 @@ from bot.telegram.runner import check_privacy_mode
 from tests.conftest import PG_ADMIN_DSN
 from tests.fakes.botapi import FakeBotAPI
 from tests.support.botchat import chatting
+from tests.support.feedrows import add_due_feed
 from tests.support.feedserver import FeedServer
 from tests.support.staffkit import CATALOG, STAFF, staff_bot
 from tests.support.staffkit import settings as staff_settings
@@ -430,21 +431,9 @@ class StrikingHook:
             await self.fault.arm()
 
 
-async def add_feed(database: Database, feed_id: str, url: str) -> None:
-    """A feeds-table row due now."""
-    async with database.write() as session:
-        session.add(
-            Feed(
-                id=feed_id,
-                url=url,
-                title=feed_id,
-                publisher="independent-media",
-                language="en",
-                scope="belarus",
-                interval_seconds=900,
-                created_at=NOW,
-            )
-        )
+async def add_feed(database: Database, feed_id: str, url: str, *, interval: int = 900) -> None:
+    """Store one enabled feed that is due now."""
+    await add_due_feed(database, feed_id, url, now=NOW, interval=interval)
 
 
 async def feed_row(database: Database, feed_id: str) -> Feed:

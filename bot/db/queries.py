@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.db.dml import insert_ignoring_duplicates
 from bot.db.tables import Feed, Item, Story
 from bot.ingest.urlnorm import normalize_link
 
@@ -179,26 +180,16 @@ async def seen_links_and_hashes(
     return seen_urls, seen_hashes
 
 
-def _insert_ignoring_duplicates(dialect: str) -> Any:
-    # Only the dialect in use is imported: loading PostgreSQL's (all its types and drivers'
-    # adapters) cost a process on SQLite some 0.03 s at start-up for nothing.
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(Item).on_conflict_do_nothing(index_elements=["feed_id", "key"])
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite.insert(Item).on_conflict_do_nothing(index_elements=["feed_id", "key"])
-
-
 async def insert_items(
     *, session: AsyncSession, rows: Sequence[dict[str, Any]]
 ) -> list[tuple[int, str]]:
     """Insert item rows, skipping (feed, key) pairs stored meanwhile; (id, key) of the new ones."""
     if not rows:
         return []
-    insert = _insert_ignoring_duplicates(session.get_bind().dialect.name)
-    stmt = insert.returning(col(Item.id), col(Item.key))
+    dialect = session.get_bind().dialect.name
+    insert = insert_ignoring_duplicates(dialect, Item, ["feed_id", "key"])
+    # Any: the model types the id as optional, but a row RETURNed by its INSERT has one.
+    stmt: Any = insert.returning(col(Item.id), col(Item.key))
     inserted: list[tuple[int, str]] = []
     for start in range(0, len(rows), IN_CHUNK):
         result = await session.execute(stmt, list(rows[start : start + IN_CHUNK]))

@@ -11,17 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from bot.db.dml import insert_ignoring_duplicates
 from bot.db.tables import Chat, OutboxRow
-
-if TYPE_CHECKING:
-    from sqlalchemy.sql.dml import Insert
 
 PENDING, SENDING, SENT = "pending", "sending", "sent"
 FAILED, UNCERTAIN, DEAD = "failed", "uncertain", "dead"
@@ -88,17 +86,8 @@ async def enqueue(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> i
     """Insert rows; a row whose (chat, kind, ref, part) exists already is skipped. Returns added."""
     if not rows:
         return 0
-    # Each dialect's module is imported only when used: the sending process keeps the other
-    # one (2 MiB for PostgreSQL's) out of its memory.
-    unique = ["chat_pk", "kind", "ref", "part"]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        insert: Insert = postgresql.insert(OutboxRow).on_conflict_do_nothing(index_elements=unique)
-    else:
-        from sqlalchemy.dialects import sqlite
-
-        insert = sqlite.insert(OutboxRow).on_conflict_do_nothing(index_elements=unique)
+    dialect = session.get_bind().dialect.name
+    insert = insert_ignoring_duplicates(dialect, OutboxRow, ["chat_pk", "kind", "ref", "part"])
     statement = insert.returning(col(OutboxRow.id))
     added = 0
     for start in range(0, len(rows), 500):

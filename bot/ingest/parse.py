@@ -15,8 +15,10 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+import feedparser.api
 
 from bot.errors import ParseError
+from bot.ingest import saxdriver
 from bot.ingest.htmltext import clean_text, html_to_text, truncate
 from bot.ingest.types import Entry, ParsedFeed
 from bot.ingest.urlnorm import is_http_url, normalize_link
@@ -28,6 +30,9 @@ _HAS_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 # feedparser's entries are FeedParserDicts whose .get() runs alias logic on every lookup;
 # plain dict.get reads the stored keys directly, several times faster per entry.
 _get = dict.get
+# feedparser asks xml.sax for the first reader it can build from this list (by default a
+# libxml2 binding, absent here, then expat); ours is expat minus the elements never read.
+feedparser.api.PREFERRED_XML_PARSERS = [saxdriver.__name__]
 _MAX_GUID = 512  # longer ids are hashed: a key is indexed and compared on every poll
 _FALLBACK_TITLE = 200  # a title made from the summary when the entry has none
 

@@ -101,11 +101,15 @@ def doctype_system_id(system_id: str) -> bytes:
 
 
 def redos_authors(items: int = 200, segments: int = 5_000) -> bytes:
-    """feedparser issue 562: author e-mails that make its address regex backtrack."""
+    """feedparser issue 562: author e-mails that make its address regex backtrack.
+
+    In <managingEditor>, which feedparser reads exactly like <author>: the skimming reader
+    (bot.ingest.saxdriver) hides <author> elements, so they no longer reach the regex.
+    """
     author = "a@" + "a." * segments + "!"  # "!" is no valid TLD: the regex must give up
+    editor = f"<managingEditor>{author}</managingEditor>"
     body = [
-        item(title=f"Item {n}", link=f"https://example.org/{n}", extra=f"<author>{author}</author>")
-        for n in range(items)
+        item(title=f"Item {n}", link=f"https://example.org/{n}", extra=editor) for n in range(items)
     ]
     return rss(body).encode()
 

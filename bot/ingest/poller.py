@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import queries
@@ -25,7 +25,7 @@ from bot.ingest.types import Entry, FetchResult, NotModified, ParsedFeed, Valida
 
 log = logging.getLogger(__name__)
 # The feeds table itself: a Core statement on it skips the ORM (see _update_feeds).
-FEEDS: Table = Feed.metadata.tables["feeds"]
+FEEDS = Feed.core()
 # The id's bind name in the batched health update; must not be a column name.
 _FEED_KEY = "feed_id_"
 
@@ -227,23 +227,25 @@ class Poller:
             horizon = now - timedelta(days=self._policy.max_item_age_days)
             entries = [e for e in entries if e.published_at >= horizon]
         async with self._readers() as session:
-            known = await queries.existing_keys(
-                session=session, feed_id=feed.id, keys=[e.key for e in entries]
-            )
-            unknown = [e for e in entries if e.key not in known]
-            seen_urls, seen_hashes = await queries.seen_links_and_hashes(
+            stored = await queries.stored_matches(
                 session=session,
                 feed_id=feed.id,
-                urls=[e.url for e in unknown if e.url],
-                hashes=[e.content_hash for e in unknown],
+                keys=[e.key for e in entries],
+                urls=[e.url for e in entries if e.url],
+                hashes=[e.content_hash for e in entries],
                 since=now - REPOST_WINDOW,
             )
+        # Links and hashes matter only for entries not stored under their key: those of the
+        # stored ones come back too (one statement asks for all), and are set aside here.
+        unknown = [e for e in entries if e.key not in stored.keys]
+        seen_urls = stored.urls & {e.url for e in unknown if e.url}
+        seen_hashes = stored.hashes & {e.content_hash for e in unknown}
         # All entries, not just the unknown ones: fresh_entries skips known keys itself, and
         # a link counts as "unique in the document" only among every entry sharing it. Given
         # only the unknown ones, a new update on a live page (one link, many items) would look
         # like a lone re-served link and be dropped.
         return fresh_entries(
-            entries, known_keys=known, seen_urls=seen_urls, seen_hashes=seen_hashes
+            entries, known_keys=stored.keys, seen_urls=seen_urls, seen_hashes=seen_hashes
         )
 
     async def _store(

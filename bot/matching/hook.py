@@ -116,10 +116,11 @@ class MatchingHook:
             topics.extend({"item_id": item_id, "topic_id": t} for t in verdict.topics)
             if ready.signature:
                 clusterable.append((item_id, ready.signature))
+        # Core tables, not the models: the ORM's bulk-insert layer only adds per-row work.
         if verdicts:
-            await session.execute(insert(VerdictRow), verdicts)
+            await session.execute(insert(VerdictRow.core()), verdicts)
         if topics:
-            await session.execute(insert(ItemTopic), topics)
+            await session.execute(insert(ItemTopic.core()), topics)
         stories = await assign_stories(session=session, feed_id=feed.id, items=clusterable, now=now)
         relevant = sum(1 for v in verdicts if v["relevant"])
         alerts = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -172,7 +173,12 @@ class StoredMatches:
     hashes: set[str]  # content hashes stored since the cut-off
 
 
+# Built once, on first use, with bound parameters: building a statement is a good part of
+# its CPU cost, and the compiled form is then found by identity in SQLAlchemy's cache.
+@functools.cache
 def _stored_matches_statement() -> CompoundSelect[Any]:
+    """The statement behind stored_matches."""
+
     def branch(kind: str, column: Any, values: str, *extra: Any) -> Select[Any]:
         return select(literal_column(f"'{kind}'").label("kind"), column.label("value")).where(
             ITEMS.c.feed_id == bindparam("feed_id"),
@@ -186,11 +192,6 @@ def _stored_matches_statement() -> CompoundSelect[Any]:
         branch("u", ITEMS.c.url, "urls", recent),
         branch("h", ITEMS.c.content_hash, "hashes", recent),
     )
-
-
-# Built once with bound parameters: building a statement is a good part of its CPU cost,
-# and the compiled form is then found by identity in SQLAlchemy's cache.
-_STORED_MATCHES = _stored_matches_statement()
 
 
 async def stored_matches(
@@ -214,7 +215,7 @@ async def stored_matches(
         chunk = slice(start, start + IN_CHUNK)
         params = {"feed_id": feed_id, "since": since, "keys": list(keys[chunk]),
                   "urls": list(urls[chunk]), "hashes": list(hashes[chunk])}  # fmt: skip
-        for kind, value in (await session.execute(_STORED_MATCHES, params)).all():
+        for kind, value in (await session.execute(_stored_matches_statement(), params)).all():
             if value:
                 targets[kind].add(value)
     return found

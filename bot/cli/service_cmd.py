@@ -163,47 +163,14 @@ def catalog_in_sync(stored: Sequence[Feed], specs: Sequence[FeedDefinition]) -> 
     """True only when syncing `specs` into the `stored` rows would change and report nothing.
 
     A one-off poll usually runs on the feeds.yaml the last run synced; skipping the sync then
-    saves a write transaction (the SQLite write lock) and a second read of every row. This
-    mirrors queries.sync_catalog_feeds conservatively: any case it handles specially (a new,
-    changed, adopted, conflicting or dropped feed, two rows with one normalised URL) answers
-    False, and the full sync runs as before.
+    saves a write transaction (the SQLite write lock) and a second read of every row.
     """
+    from bot.db.queries import plan_catalog_sync
     from bot.ingest.urlnorm import normalize_link
 
-    by_id = {row.id: row for row in stored}
     if len({normalize_link(row.url) or row.url for row in stored}) != len(stored):
         return False  # which row owns the shared URL depends on the sync's row order
-    for spec in specs:
-        mirror = by_id.get(spec.id)
-        if mirror is None or mirror.origin != "catalog":
-            return False
-        enabled = spec.enabled if mirror.staff_enabled is None else mirror.staff_enabled
-        wanted = (
-            spec.url,
-            spec.title,
-            spec.publisher,
-            spec.language,
-            spec.scope,
-            spec.interval_seconds,
-            enabled,
-        )
-        have = (
-            mirror.url,
-            mirror.title,
-            mirror.publisher,
-            mirror.language,
-            mirror.scope,
-            mirror.interval_seconds,
-            mirror.enabled,
-        )
-        # Its own row has its URL and no other row shares that URL: the sync sees no conflict.
-        if have != wanted:
-            return False
-    listed = {spec.id for spec in specs}
-    # A catalog row gone from feeds.yaml and still enabled would be disabled by the sync.
-    return not any(
-        row.origin == "catalog" and row.enabled and row.id not in listed for row in stored
-    )
+    return plan_catalog_sync(stored, specs).changes_nothing()
 
 
 def _progress_bar() -> Progress:

@@ -80,33 +80,49 @@ def _url_owners(rows: Iterable[Feed]) -> dict[str, Feed]:
     return {normalize_link(row.url) or row.url: row for row in rows}
 
 
-async def sync_catalog_feeds(
-    *, session: AsyncSession, feeds: Sequence[FeedDefinition], now: datetime
-) -> dict[str, int]:
-    """Mirror feeds.yaml into the feeds table; catalog feeds gone from the file are disabled.
+@dataclass(slots=True)
+class CatalogSyncPlan:
+    """What mirroring feeds.yaml into the feeds table changes; `plan_catalog_sync` makes it."""
+
+    added: list[tuple[str, dict[str, Any]]]  # (id, columns) of feeds new to the table
+    updated: list[tuple[Feed, dict[str, Any]]]  # stored rows and the columns they get
+    adopted: list[Feed]  # staff feeds that feeds.yaml now lists with the same id and URL
+    disabled: list[Feed]  # catalog feeds gone from feeds.yaml
+    conflicts: list[tuple[str, str]]  # (feeds.yaml id, id of the stored feed in its way)
+
+    def counts(self) -> dict[str, int]:
+        """How many feeds each kind of change touches."""
+        return {"added": len(self.added), "updated": len(self.updated),
+                "disabled": len(self.disabled), "adopted": len(self.adopted),
+                "conflicts": len(self.conflicts)}  # fmt: skip
+
+    def changes_nothing(self) -> bool:
+        """True when applying the plan would write and report nothing."""
+        return not any(self.counts().values())
+
+
+def plan_catalog_sync(existing: Sequence[Feed], feeds: Sequence[FeedDefinition]) -> CatalogSyncPlan:
+    """How feeds.yaml's `feeds` map onto the `existing` rows; reads them, changes nothing.
 
     A feed added in the bot (origin "staff") that feeds.yaml now lists with the same id and
-    URL becomes a catalog feed (`adopted`); any other feeds.yaml entry with a staff feed's id
-    or URL is skipped (`conflicts`, logged). A pause or resume made in the bot
-    (`staff_enabled`) wins over feeds.yaml's `enabled`. See docs/staff.md.
+    URL becomes a catalog feed (adopted); any other feeds.yaml entry with a staff feed's id
+    or URL is skipped (a conflict). A pause or resume made in the bot (`staff_enabled`) wins
+    over feeds.yaml's `enabled`. See docs/staff.md.
     """
-    existing = {f.id: f for f in (await session.scalars(select(Feed))).all()}
-    owners = _url_owners(existing.values())
-    counts = {"added": 0, "updated": 0, "disabled": 0, "adopted": 0, "conflicts": 0}
-    wanted = {spec.id for spec in feeds}
+    by_id = {row.id: row for row in existing}
+    owners = _url_owners(existing)
+    plan = CatalogSyncPlan([], [], [], [], [])
     for spec in feeds:
-        row = existing.get(spec.id)
+        row = by_id.get(spec.id)
         owner = owners.get(normalize_link(spec.url) or spec.url)
-        if row is not None and row.origin == "staff" and owner is row:
-            # Same id and URL: feeds.yaml took the feed over (e.g. from `config export`).
-            row.origin = "catalog"
-            counts["adopted"] += 1
-        clash = row if row is not None and row.origin != "catalog" else None
+        adopted = row is not None and row.origin == "staff" and owner is row
+        if adopted and row is not None:
+            plan.adopted.append(row)
+        clash = row if row is not None and row.origin != "catalog" and not adopted else None
         if clash is None and owner is not None and owner.id != spec.id:
             clash = owner
         if clash is not None:
-            log.warning("feeds.yaml feed=%s skipped: same id or URL as feed=%s", spec.id, clash.id)
-            counts["conflicts"] += 1
+            plan.conflicts.append((spec.id, clash.id))
             continue
         values: dict[str, Any] = {
             "url": spec.url,
@@ -118,8 +134,7 @@ async def sync_catalog_feeds(
             "enabled": spec.enabled,
         }
         if row is None:
-            session.add(Feed(id=spec.id, origin="catalog", created_at=now, **values))
-            counts["added"] += 1
+            plan.added.append((spec.id, values))
             continue
         if row.staff_enabled is not None:
             values["enabled"] = row.staff_enabled
@@ -127,15 +142,32 @@ async def sync_catalog_feeds(
             if row.url != spec.url:
                 # A new address gets a fresh conditional-GET state and is polled at once.
                 values.update(etag=None, last_modified=None, body_hash=None, next_check_at=None)
-            for key, value in values.items():
-                setattr(row, key, value)
-            counts["updated"] += 1
-    for feed_id, row in existing.items():
-        if row.origin == "catalog" and feed_id not in wanted and row.enabled:
-            row.enabled = False
-            counts["disabled"] += 1
+            plan.updated.append((row, values))
+    listed = {spec.id for spec in feeds}
+    plan.disabled = [
+        row for row in existing if row.origin == "catalog" and row.id not in listed and row.enabled
+    ]
+    return plan
+
+
+async def sync_catalog_feeds(
+    *, session: AsyncSession, feeds: Sequence[FeedDefinition], now: datetime
+) -> dict[str, int]:
+    """Mirror feeds.yaml into the feeds table (see plan_catalog_sync); counts per change."""
+    plan = plan_catalog_sync((await session.scalars(select(Feed))).all(), feeds)
+    for spec_id, clash_id in plan.conflicts:
+        log.warning("feeds.yaml feed=%s skipped: same id or URL as feed=%s", spec_id, clash_id)
+    for row in plan.adopted:
+        row.origin = "catalog"
+    for feed_id, values in plan.added:
+        session.add(Feed(id=feed_id, origin="catalog", created_at=now, **values))
+    for row, values in plan.updated:
+        for key, value in values.items():
+            setattr(row, key, value)
+    for row in plan.disabled:
+        row.enabled = False
     await session.flush()
-    return counts
+    return plan.counts()
 
 
 async def due_feeds(*, session: AsyncSession, now: datetime) -> list[Feed]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.config.catalog import Catalog
+    from bot.config.catalog import Catalog, FeedSpec
     from bot.config.settings import Settings
     from bot.db.engine import Database
     from bot.db.tables import Feed
@@ -109,6 +109,50 @@ async def sync_catalog(database: Database, catalog: Catalog, now: datetime) -> d
     """Mirror feeds.yaml into the database in one transaction."""
     async with database.write() as session:
         return await queries.sync_catalog_feeds(session=session, feeds=catalog.feeds, now=now)
+
+
+async def last_good_feeds(
+    database: Database, catalog: Catalog, refused: Sequence[str], *, allow_private: bool
+) -> list[FeedSpec]:
+    """Feeds whose feeds.yaml entry was refused, as the database last had them from the file.
+
+    Without this the sync would disable them: a typo in one entry would silence a feed that
+    worked. A stored row is checked again; one that no longer passes, or whose URL another
+    feed now uses, stays out (and is disabled by the sync, as before).
+    """
+    if not refused:
+        return []
+    from pydantic import ValidationError
+
+    from bot.config.catalog import FeedSpec
+    from bot.ingest.urlnorm import normalize_link
+
+    async with database.read() as session:
+        rows = await queries.catalog_feeds(session=session, ids=refused)
+    taken = {normalize_link(feed.url) or feed.url for feed in catalog.feeds}
+    order = {feed_id: n for n, feed_id in enumerate(refused)}  # feeds.yaml's order
+    kept = []
+    for row in sorted(rows, key=lambda feed: order[feed.id]):
+        data = {
+            "id": row.id,
+            "url": row.url,
+            "title": row.title,
+            "publisher": row.publisher,
+            "language": row.language,
+            "scope": row.scope,
+            "interval": f"{row.interval_seconds}s",
+            "enabled": row.enabled,
+        }
+        try:
+            spec = FeedSpec.model_validate(data, context={"allow_private": allow_private})
+        except ValidationError:
+            log.warning("feed=%s: its stored settings no longer validate; not kept", row.id)
+            continue
+        key = normalize_link(spec.url) or spec.url
+        if key not in taken:
+            taken.add(key)
+            kept.append(spec)
+    return kept
 
 
 async def ensure_console_chat(database: Database, settings: Settings, now: datetime) -> None:

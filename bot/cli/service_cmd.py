@@ -31,9 +31,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress
     from rich.table import Table
 
-    from bot.config.catalog import Catalog, FeedSpec, LenientLoad
+    from bot.config.catalog import Catalog, LenientLoad
     from bot.config.settings import Settings
-    from bot.db.engine import Database
     from bot.db.queries import FeedDefinition
     from bot.db.tables import Feed
     from bot.ingest.outcomes import FeedOutcome, PollReport
@@ -41,61 +40,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def last_good_feeds(
-    database: Database, catalog: Catalog, refused: tuple[str, ...], *, allow_private: bool
-) -> list[FeedSpec]:
-    """Feeds whose feeds.yaml entry was refused, as the database last had them from the file.
-
-    Without this the sync would disable them: a typo in one entry would silence a feed that
-    worked. A stored row is checked again; one that no longer passes, or whose URL another
-    feed now uses, stays out (and is disabled by the sync, as before).
-    """
-    if not refused:
-        return []
-    from pydantic import ValidationError
-    from sqlalchemy import select
-    from sqlmodel import col
-
-    from bot.config.catalog import FeedSpec
-    from bot.db.tables import Feed
-    from bot.ingest.urlnorm import normalize_link
-
-    async with database.read() as session:
-        rows = (
-            await session.scalars(
-                select(Feed).where(col(Feed.id).in_(refused), col(Feed.origin) == "catalog")
-            )
-        ).all()
-    taken = {normalize_link(feed.url) or feed.url for feed in catalog.feeds}
-    kept = []
-    for row in sorted(rows, key=lambda feed: refused.index(feed.id)):
-        data = {
-            "id": row.id,
-            "url": row.url,
-            "title": row.title,
-            "publisher": row.publisher,
-            "language": row.language,
-            "scope": row.scope,
-            "interval": f"{row.interval_seconds}s",
-            "enabled": row.enabled,
-        }
-        try:
-            spec = FeedSpec.model_validate(data, context={"allow_private": allow_private})
-        except ValidationError:
-            log.warning("feed=%s: its stored settings no longer validate; not kept", row.id)
-            continue
-        key = normalize_link(spec.url) or spec.url
-        if key not in taken:
-            taken.add(key)
-            kept.append(spec)
-    return kept
-
-
 async def start_service(settings: Settings, loaded: LenientLoad) -> None:
     """Run the service on the valid part of feeds.yaml, telling staff what was refused."""
     from bot.delivery.staff_notices import report_catalog_problems
     from bot.runtime import open_database
-    from bot.service import run_service
+    from bot.service import last_good_feeds, run_service
 
     assert loaded.catalog is not None
     catalog = loaded.catalog

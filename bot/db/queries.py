@@ -170,6 +170,12 @@ async def sync_catalog_feeds(
     return plan.counts()
 
 
+async def catalog_feeds(*, session: AsyncSession, ids: Sequence[str]) -> list[Feed]:
+    """The stored catalog feeds (origin "catalog") among `ids`."""
+    stmt = select(Feed).where(col(Feed.id).in_(ids), col(Feed.origin) == "catalog")
+    return list((await session.scalars(stmt)).all())
+
+
 async def due_feeds(*, session: AsyncSession, now: datetime) -> list[Feed]:
     """Enabled feeds whose next check has come (or that were never checked)."""
     stmt = (

@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -444,7 +445,13 @@ async def test_server_errors_back_off_without_a_tight_loop_then_deliver(
     await running
 
     for chat_id, fault in faults.items():
-        assert sends_to(fake_botapi, chat_id) == [fault.status]
+        calls = fake_botapi.calls("sendMessage")
+        tries = [c for c in calls if str(c.params.get("chat_id")) == str(chat_id)]
+        # The first retry may fall inside the window (its backoff is 1-2 s), but never sooner
+        # than the shortest backoff: a tight loop would send every 0.05 s (idle_poll_seconds).
+        assert [c.status for c in tries] in ([fault.status], [fault.status] * 2)
+        gaps = [later.at - earlier.at for earlier, later in pairwise(tries)]
+        assert all(gap >= BACKOFF_BASE_SECONDS / 2 - 0.05 for gap in gaps), gaps
     assert len(fake_botapi.messages(GROUP)) == 1
     assert (await counts(database))[FAILED] == 3
     fake_botapi.clear_faults()

@@ -36,23 +36,21 @@ def feedparser_only(corpus: Path, fast: bool) -> dict[str, Any]:
     return {"wall_s": wall, "cpu_s": cpu, "feeds": len(docs), "entries": entries}
 
 
-def time_feedparser(corpus: Path, timeout: float, cwd: Path) -> list[dict[str, Any]]:
-    """feedparser alone with default options and with sanitising and URI resolution off."""
-    results = []
-    for fast, label in (
-        (False, "default options"),
-        (True, "sanitize_html=False, resolve_relative_uris=False"),
-    ):
-        argv = [sys.executable, "-m", "bench.poll.baseline", str(corpus)]
-        run = run_measured([*argv, "--fast"] if fast else argv, cwd=cwd, timeout=timeout)
-        if run.returncode != 0:
-            print(run.stderr[-2000:], file=sys.stderr)
-            continue
-        result = json.loads(run.stdout)
-        result.update(label=label, max_rss_mb=run.max_rss_mb)
-        results.append(result)
-        print(f"feedparser alone, {label}: {result['wall_s']:.2f} s", flush=True)
-    return results
+def time_feedparser(
+    corpus: Path, timeout: float, cwd: Path, *, fast: bool, when: str = ""
+) -> dict[str, Any] | None:
+    """feedparser alone, with default options or with sanitising and URI resolution off."""
+    label = "sanitize_html=False, resolve_relative_uris=False" if fast else "default options"
+    label = f"{label}, {when}" if when else label
+    argv = [sys.executable, "-m", "bench.poll.baseline", str(corpus)]
+    run = run_measured([*argv, "--fast"] if fast else argv, cwd=cwd, timeout=timeout)
+    if run.returncode != 0:
+        print(run.stderr[-2000:], file=sys.stderr)
+        return None
+    result: dict[str, Any] = json.loads(run.stdout)
+    result.update(label=label, max_rss_mb=run.max_rss_mb, fast=fast)
+    print(f"feedparser alone, {label}: {result['wall_s']:.2f} s", flush=True)
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:

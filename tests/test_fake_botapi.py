@@ -329,7 +329,9 @@ async def test_drop_after_accept_is_delivered_but_unanswered(fake_botapi: FakeBo
 
 
 async def test_hang_exercises_client_timeout(fake_botapi: FakeBotAPI) -> None:
-    bot = fake_botapi.make_bot(timeout=0.5)
+    # 2 s, not less: on a busy machine a shorter timeout could expire before the request
+    # even reached the server, and then nothing would be recorded as delivered.
+    bot = fake_botapi.make_bot(timeout=2.0)
     fake_botapi.fail_next(Faults.HANG, "sendMessage")
     with pytest.raises(TelegramNetworkError, match="timeout"):
         await bot.send_message(USER, "slow")

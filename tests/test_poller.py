@@ -25,6 +25,7 @@ from bot.ingest.outcomes import PollPolicy
 from bot.ingest.parsepool import ParserPool
 from bot.ingest.poller import Poller
 from bot.ingest.types import Entry
+from tests.support.feedrows import add_due_feed
 from tests.support.feedserver import FeedServer
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -60,19 +61,9 @@ class Harness:
     parser: ParserPool
 
     async def add_feed(self, feed_id: str, path: str, *, interval: int = 900) -> None:
-        async with self.database.sessions() as session, session.begin():
-            session.add(
-                Feed(
-                    id=feed_id,
-                    url=self.server.url(path),
-                    title=feed_id,
-                    publisher="independent-media",
-                    language="en",
-                    scope="belarus",
-                    interval_seconds=interval,
-                    created_at=NOW,
-                )
-            )
+        await add_due_feed(
+            self.database, feed_id, self.server.url(path), now=NOW, interval=interval
+        )
 
     async def feed(self, feed_id: str) -> Feed:
         async with self.database.sessions() as session:

@@ -57,6 +57,7 @@ def poll_policy(settings: Settings) -> PollPolicy:
     """The poller's limits from Settings; a feed gets its fetch and parse budget plus slack."""
     return PollPolicy(
         concurrency=settings.fetch_concurrency,
+        max_bodies=settings.fetch_max_bodies,
         feed_timeout_seconds=settings.fetch_timeout_seconds + settings.parse_timeout_seconds + 30,
         max_entries=settings.max_entries_per_feed,
         failing_after=settings.feed_failing_after,

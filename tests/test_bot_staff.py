@@ -17,7 +17,7 @@ from bot.db.engine import Database
 from bot.db.tables import Feed, Item, OutboxRow
 from bot.ingest.outcomes import PollPolicy
 from bot.ingest.poller import Poller
-from bot.ingest.types import Entry, FetchResult, ParsedFeed, Validators
+from bot.ingest.types import BodyAdmission, Entry, FetchResult, ParsedFeed, Validators
 from bot.service import new_items_hook
 from bot.staff import feeds as staff_feeds
 from tests.fakes.botapi import FakeBotAPI
@@ -269,7 +269,15 @@ class _FetchThenRemove:
         self.database = database
         self.catalog = cat
 
-    async def fetch(self, url: str, validators: Validators = NO_VALIDATORS) -> FetchResult:
+    async def fetch(
+        self,
+        url: str,
+        validators: Validators = NO_VALIDATORS,
+        *,
+        admit_body: BodyAdmission | None = None,
+    ) -> FetchResult:
+        if admit_body is not None:
+            await admit_body()
         await staff_feeds.remove(
             database=self.database,
             catalog=self.catalog,

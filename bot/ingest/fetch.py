@@ -18,7 +18,8 @@ from yarl import URL
 
 from bot import __version__
 from bot.errors import BlockedURLError, FetchError
-from bot.ingest.types import FetchResult, NotModified, Validators
+from bot.ingest.budget import unbilled
+from bot.ingest.types import BodyAdmission, FetchResult, NotModified, Validators
 from bot.ingest.urlguard import (
     GuardedResolver,
     PrivateAddressError,
@@ -158,13 +159,22 @@ class Fetcher:
         return self._session
 
     async def fetch(
-        self, url: str, validators: Validators = NO_VALIDATORS
+        self,
+        url: str,
+        validators: Validators = NO_VALIDATORS,
+        *,
+        admit_body: BodyAdmission | None = None,
     ) -> FetchResult | NotModified:
-        """Fetch a feed URL; return its body or NotModified, or raise FetchError."""
+        """Fetch a feed URL; return its body or NotModified, or raise FetchError.
+
+        `admit_body` is awaited once the answer is known to carry a body, before it is read
+        (not for a 304 or an error); the time it takes is not charged to the total timeout.
+        """
         session = self._ensure_session()
         try:
-            async with asyncio.timeout(self.policy.total_timeout):
-                return await self._follow(session, url, validators)
+            async with asyncio.timeout(self.policy.total_timeout) as budget:
+                admit = unbilled(budget, admit_body) if admit_body is not None else None
+                return await self._follow(session, url, validators, admit)
         except FetchError:
             raise
         except TimeoutError as exc:
@@ -176,7 +186,11 @@ class Fetcher:
             raise FetchError("network_error", f"fetching {display_host(url)} failed") from exc
 
     async def _follow(
-        self, session: aiohttp.ClientSession, url: str, validators: Validators
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        validators: Validators,
+        admit: BodyAdmission | None,
     ) -> FetchResult | NotModified:
         policy = self.policy
         current = self._guard(url)
@@ -188,7 +202,9 @@ class Fetcher:
                 if resp.status not in REDIRECT_STATUSES:
                     # Only a chain of permanent hops means the feed itself has moved.
                     moved = str(current) if hop and all_permanent else None
-                    return await self._finish(url, str(current), resp, validators, moved)
+                    return await self._finish(
+                        url, str(current), resp, validators, moved_to=moved, admit=admit
+                    )
                 if hop == policy.max_redirects:
                     break
                 location = resp.headers.get("Location")
@@ -229,7 +245,9 @@ class Fetcher:
         final_url: str,
         resp: aiohttp.ClientResponse,
         sent: Validators,
+        *,
         moved_to: str | None,
+        admit: BodyAdmission | None,
     ) -> FetchResult | NotModified:
         headers = _lower_headers(resp)
         max_age = parse_max_age(headers.get("cache-control"))
@@ -240,6 +258,10 @@ class Fetcher:
             )
             return NotModified(url=url, validators=kept, moved_to=moved_to, max_age=max_age)
         _raise_for_status(resp.status, headers)
+        if admit is not None:
+            # A body under the socket's buffer has arrived whole by now; a larger one waits
+            # in the kernel, and a wait longer than read_timeout fails it as a stall.
+            await admit()
         body = await _read_capped(resp, self.policy.max_bytes)
         headers["content-location"] = final_url
         return FetchResult(

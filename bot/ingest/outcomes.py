@@ -15,7 +15,8 @@ Status = Literal["new", "unchanged", "not_modified", "error"]
 class PollPolicy:
     """The poller's limits, taken from Settings."""
 
-    concurrency: int = 50
+    concurrency: int = 100  # feeds in flight
+    max_bodies: int = 50  # of those, feeds holding a body (memory: max_bodies x body cap)
     feed_timeout_seconds: float = 60.0
     max_entries: int = 500
     failing_after: int = 3
@@ -23,6 +24,10 @@ class PollPolicy:
     # Entries published before the retention horizon are ignored: their stored copy may have
     # been pruned, and storing them again would alert on old news.
     max_item_age_days: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.concurrency <= 0 or self.max_bodies <= 0:
+            raise ValueError("concurrency and max_bodies must be positive")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,18 @@ from bot.db import queries
 from bot.db.engine import Database
 from bot.db.tables import Feed
 from bot.errors import FeedError
+from bot.ingest.budget import paused
 from bot.ingest.dedupe import REPOST_WINDOW, fresh_entries
 from bot.ingest.health import next_check_after_failure, next_check_after_success
 from bot.ingest.outcomes import FeedOutcome, PollPolicy, PollReport, Status
-from bot.ingest.types import Entry, FetchResult, NotModified, ParsedFeed, Validators
+from bot.ingest.types import (
+    BodyAdmission,
+    Entry,
+    FetchResult,
+    NotModified,
+    ParsedFeed,
+    Validators,
+)
 
 log = logging.getLogger(__name__)
 # The feeds table itself: a Core statement on it skips the ORM (see _update_feeds).
@@ -33,8 +41,10 @@ _FEED_KEY = "feed_id_"
 class FeedFetcher(Protocol):
     """What the poller needs from bot.ingest.fetch.Fetcher."""
 
-    async def fetch(self, url: str, validators: Validators = ...) -> FetchResult | NotModified:
-        """Fetch one feed URL."""
+    async def fetch(
+        self, url: str, validators: Validators = ..., *, admit_body: BodyAdmission | None = ...
+    ) -> FetchResult | NotModified:
+        """Fetch one feed URL; await `admit_body` before reading a body."""
         ...
 
 
@@ -134,6 +144,9 @@ class Poller:
         self._policy = policy
         self._on_new_items = on_new_items
         self._rng = rng or random.Random()
+        # Feeds whose body is held (read, parsed or stored) at once: more requests than this
+        # may be in flight, since most get a 304 and never hold a body.
+        self._bodies = asyncio.Semaphore(policy.max_bodies)
         # Health of feeds with nothing new, written together at the end of the cycle: one
         # transaction instead of hundreds. Lost on a crash, they only mean an earlier re-poll.
         self._pending: list[tuple[str, dict[str, Any]]] = []
@@ -199,8 +212,20 @@ class Poller:
     async def _fetch_and_store(
         self, feed: Feed, now: datetime, budget: asyncio.Timeout
     ) -> tuple[Status, int]:
+        async with contextlib.AsyncExitStack() as holding:
+            # A body, and what is parsed from it, stay in memory until the feed is stored:
+            # its place among the bodies held is kept until then. A 304 never takes one.
+            async def admit_body() -> None:
+                async with paused(budget):
+                    await holding.enter_async_context(self._bodies)
+
+            return await self._fetch_parse_store(feed, now, budget, admit_body)
+
+    async def _fetch_parse_store(
+        self, feed: Feed, now: datetime, budget: asyncio.Timeout, admit_body: BodyAdmission
+    ) -> tuple[Status, int]:
         validators = Validators(etag=feed.etag, last_modified=feed.last_modified)
-        result = await self._fetcher.fetch(feed.url, validators)
+        result = await self._fetcher.fetch(feed.url, validators, admit_body=admit_body)
         if isinstance(result, NotModified):
             await self._record_success(feed, now, result, budget, body_hash=feed.body_hash)
             return "not_modified", 0
@@ -287,15 +312,9 @@ class Poller:
         to the feed's budget: a write stuck until its own feed times out must not time out
         every feed queued behind it, nor must a long queue of healthy writes.
         """
-        loop = asyncio.get_running_loop()
-        deadline, queued = budget.when(), loop.time()
         async with contextlib.AsyncExitStack() as stack:
-            budget.reschedule(None)
-            try:
+            async with paused(budget):
                 await stack.enter_async_context(self._gate)
-            finally:
-                if deadline is not None:
-                    budget.reschedule(deadline + (loop.time() - queued))
             session = await stack.enter_async_context(self._sessions())
             await stack.enter_async_context(session.begin())
             yield session

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+# Awaited by the fetcher before it reads a response body: the caller's turn to hold one.
+BodyAdmission = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)

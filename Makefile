@@ -14,7 +14,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# An editable install leaves bot/ uncompiled; where PYTHONDONTWRITEBYTECODE is set, every
+# start would compile it again (about 0.08 s of each `briefbot` command).
 run: $(STAMP)
+	$(BIN)/python -m compileall -q bot
 	$(BIN)/briefbot run
 
 test: lint typecheck unit

@@ -185,6 +185,9 @@ def markdown(result: dict[str, Any], cycles: Sequence[Cycle], targets: Sequence[
         f"Code: git HEAD {result['code']['git_head']}, bot/ sources sha256 "
         f"{result['code']['bot_sources_sha256'][:12]}.",
     ]
+    if p.get("settings"):
+        chosen = ", ".join(f"{name}={value}" for name, value in p["settings"].items())
+        lines += ["", f"briefbot's settings changed for this run: {chosen}."]
     if (p["feeds"], p["entries"]) != TARGET_SIZE:
         lines += ["", "The targets are set for 500 feeds x 40 entries; this run is smaller."]
     lines += ["", *cycle_rows(cycles), "", *feedparser_rows(result["feedparser"]), ""]

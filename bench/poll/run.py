@@ -10,6 +10,7 @@ the same bytes; rss2email and newsboat where installed. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import compileall
 import hashlib
 import json
 import shutil
@@ -74,12 +75,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--r2e", type=Path, default=None, help="path of rss2email's r2e")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per cycle")
     parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment setting for briefbot's cycles, e.g. FETCH_PER_HOST=32 (repeatable)",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         default=None,
         help="where latest.json/md go (default: results/ for a full run)",
     )
     args = parser.parse_args(argv)
+    bad = [item for item in args.setting if "=" not in item]
+    if bad:
+        parser.error(f"--setting wants NAME=VALUE, got {bad[0]!r}")
+    args.settings = dict(item.split("=", 1) for item in args.setting)
     if args.quick:
         args.feeds, args.entries = 50, 20
     if args.peers is None:
@@ -160,7 +172,7 @@ def bot_cycles(args: argparse.Namespace, anchor: datetime, mode: str, work: Path
         stale.unlink()
     tracker = Corpus(args.feeds, args.entries, anchor=anchor)
     argv = [str(BRIEFBOT), "poll", "--once", "--all"]
-    env = bot_env(db, catalog)
+    env = {**bot_env(db, catalog), **args.settings}
     cycles = []
 
     def step() -> tuple[Measured, dict[str, int]]:
@@ -313,6 +325,9 @@ def benchmark(args: argparse.Namespace) -> None:
     load = Path("/proc/loadavg").read_text().split()[:3]
     started = datetime.now(UTC)
     OUT.mkdir(parents=True, exist_ok=True)
+    # A wheel install (the Docker image) compiles bot/; the editable install of `make` does
+    # not, and where PYTHONDONTWRITEBYTECODE is set every cycle would compile it again.
+    compileall.compile_dir(ROOT / "bot", quiet=1)
     print(
         f"poll benchmark: {args.feeds} feeds x {args.entries} entries, "
         f"{args.latency_ms:g} ms latency, {args.hosts} port(s)",
@@ -342,6 +357,7 @@ def benchmark(args: argparse.Namespace) -> None:
             "hosts": args.hosts,
             "advance": ADVANCE,
             "quick": args.quick,
+            "settings": args.settings,
         },
         "machine": machine(PYTHON),
         "started_at": started.isoformat(timespec="seconds"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import xml.sax
+import xml.sax.handler
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import feedparser
 import feedparser.api
 import pytest
 
+from bot.ingest import saxdriver
 from bot.ingest.parse import parse_feed
 from bot.ingest.types import ParsedFeed
 from tests.support.feeds_gen import NOW
@@ -90,6 +93,14 @@ SYNTHETIC = {
         '<item rdf:about="https://r.example/1"><title>One</title><link>https://r.example/1</link>'
         f"<description>Lead</description>{FULL}<dc:creator>C</dc:creator></item></rdf:RDF>"
     ).encode(),
+    "text in many pieces": rss(
+        "<title>A &amp; B\n&#1041;&#1077;&#1083;\nC</title>"
+        "<description>one\n&lt;b&gt;two&lt;/b&gt; &amp;\n<![CDATA[three]]> four</description>"
+    ),
+    "text longer than the reader's buffer": rss(
+        "<title>" + "Long &amp; title " * 6000 + "</title>"
+        "<description>" + "Lead &lt;i&gt;x&lt;/i&gt;\n" * 4000 + "</description>" + FULL
+    ),
     "malformed inside the full text": rss(
         "<description>Lead</description><content:encoded><p>unclosed</content:encoded>"
     ),
@@ -186,3 +197,25 @@ def test_items_nested_in_hidden_full_text_do_not_break_the_feed(
     assert stock.title == "After"
     assert skimmed.title == "T"
     assert [(e.title, e.summary) for e in skimmed.entries] == [("After", "Lead")]
+
+
+class TextPieces(xml.sax.handler.ContentHandler):
+    """Records every piece of character data the reader hands on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pieces: list[str] = []
+
+    def characters(self, content: str) -> None:
+        self.pieces.append(content)
+
+
+def test_text_between_two_tags_is_handed_on_in_one_piece() -> None:
+    # Each piece is a trip through feedparser: expat alone would split this text at every
+    # line end and entity.
+    recorder = TextPieces()
+    reader = saxdriver.create_parser()
+    reader.setFeature(xml.sax.handler.feature_namespaces, True)
+    reader.setContentHandler(recorder)
+    reader.parse(io.BytesIO(b"<r><t>line one\nline &amp; two &lt;b&gt;\n</t><u>x</u></r>"))
+    assert recorder.pieces == ["line one\nline & two <b>\n", "x"]

@@ -50,6 +50,8 @@ _DESCRIPTIONS = frozenset(
     {("", "description"), (_RSS1, "description"), (_RSS090, "description"), (_ATOM, "summary")}
 )
 _FULL_TEXTS = frozenset({(_CONTENT, "encoded"), (_ATOM, "content")})
+# Characters expat gathers before it hands text on; longer text arrives in pieces this size.
+TEXT_BUFFER = 64 * 1024
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -68,6 +70,10 @@ class SkimmingExpatParser(ExpatParser):
     def reset(self) -> None:
         """Start a new document."""
         super().reset()
+        # Text between two tags comes as one call, not one per line and entity: expat splits
+        # an escaped HTML description into dozens of pieces, each a trip through feedparser.
+        self._parser.buffer_text = True
+        self._parser.buffer_size = TEXT_BUFFER
         self._hidden = 0  # elements open inside (and including) the hidden one
         self._hollow = False  # the hidden element's own start and end tags are forwarded
         self._described = False  # the current item has a description with text

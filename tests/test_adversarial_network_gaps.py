@@ -260,6 +260,10 @@ class StuckFeed:
         self._stage = stage
         self.stalled = asyncio.Event()
 
+    async def start(self) -> None:
+        """The real pool's start."""
+        await self._pool.start()
+
     async def parse(
         self,
         body: bytes,

@@ -289,6 +289,9 @@ class _FetchThenRemove:
 
 
 class _OneEntryParser:
+    async def start(self) -> None:
+        pass  # nothing to start
+
     async def parse(self, body: bytes, **_kwargs: object) -> ParsedFeed:
         now = datetime.now(UTC)
         entry = Entry(

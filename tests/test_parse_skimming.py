@@ -65,6 +65,11 @@ SYNTHETIC = {
         '<author>a@n.example (A)</author><dc:creator xmlns:x="urn:x">Z</dc:creator>'
         "<dc:subject>S</dc:subject><description>Text</description>"
     ),
+    "enclosures": rss(
+        '<enclosure url="https://n.example/a.mp3" length="1" type="audio/mpeg"/>'
+        "<description>Lead</description>",
+        '<title>No link of its own</title><enclosure url="https://n.example/b.jpg" type="x"/>',
+    ),
     "full text with child elements": rss(
         "<description>Lead</description>"
         "<content:encoded><div><p>nested</p><span>no</span></div>"

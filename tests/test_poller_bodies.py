@@ -1,4 +1,4 @@
-"""More feeds in flight than bodies held: 304s pass by, bodies wait their turn."""
+"""The poller's pipeline: 304s pass by, bodies wait their turn, the parser starts early."""
 
 from __future__ import annotations
 
@@ -31,8 +31,13 @@ class WatchedParser:
         self.hold_seconds = hold_seconds
         self.in_flight = 0
         self.most = 0
+        self.events: list[str] = []
         self.release = asyncio.Event()
         self.release.set()
+
+    async def start(self) -> None:
+        self.events.append("start")
+        await self.inner.start()
 
     async def parse(
         self,
@@ -44,6 +49,7 @@ class WatchedParser:
         language: str,
         max_entries: int,
     ) -> ParsedFeed:
+        self.events.append("parse")
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
         try:
@@ -132,3 +138,46 @@ def test_a_limit_of_zero_is_refused() -> None:
         PollPolicy(max_bodies=0)
     with pytest.raises(ValidationError, match="fetch_max_bodies"):
         Settings(fetch_max_bodies=0)
+
+
+class FailingStart(WatchedParser):
+    """A parser whose early start fails; parsing itself still works."""
+
+    async def start(self) -> None:
+        self.events.append("start failed")
+        raise RuntimeError("no processes today")
+
+
+async def add_feeds(engine: AsyncEngine, server: FeedServer, count: int) -> None:
+    for n in range(count):
+        server.add(f"/{n}.xml", rss(entries(2, prefix=f"f{n}-")), etag=f'"{n}"')
+        await add_due_feed(Database.on(engine), f"feed-{n}", server.url(f"/{n}.xml"), now=NOW)
+
+
+async def test_a_never_fetched_feed_starts_the_parser_before_its_body_arrives(
+    engine: AsyncEngine, feed_server: FeedServer, tools: tuple[Fetcher, ParserPool]
+) -> None:
+    fetcher, pool = tools
+    parser = WatchedParser(pool)
+    await add_feeds(engine, feed_server, 3)
+    poller = poller_for(engine, fetcher, parser, max_bodies=3)
+    first = await poller.poll_due_feeds(NOW)
+    assert first.new_items == 6
+    assert parser.events == ["start", "parse", "parse", "parse"]
+
+    # Every feed has been read once now: a cycle of 304s starts nothing.
+    second = await poller.poll_due_feeds(NOW + timedelta(hours=1))
+    assert [o.status for o in second.outcomes] == ["not_modified"] * 3
+    assert parser.events == ["start", "parse", "parse", "parse"]
+
+
+async def test_a_failed_early_start_costs_nothing_but_the_attempt(
+    engine: AsyncEngine, feed_server: FeedServer, tools: tuple[Fetcher, ParserPool]
+) -> None:
+    fetcher, pool = tools
+    parser = FailingStart(pool)
+    await add_feeds(engine, feed_server, 2)
+    report = await poller_for(engine, fetcher, parser, max_bodies=2).poll_due_feeds(NOW)
+    assert [o.error for o in report.outcomes if o.error] == []
+    assert report.new_items == 4
+    assert parser.events == ["start failed", "parse", "parse"]

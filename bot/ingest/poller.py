@@ -64,6 +64,10 @@ class FeedParser(Protocol):
         """Parse one feed body."""
         ...
 
+    async def start(self) -> None:
+        """Get ready to parse (start worker processes) ahead of the first body."""
+        ...
+
 
 class NewItemsHook(Protocol):
     """Work on new items in two phases: CPU work before the write, storage inside it."""
@@ -180,13 +184,27 @@ class Poller:
                 progress(outcome)
             return outcome
 
+        warming = None
+        if any(feed.body_hash is None for feed in feeds):
+            # A feed never fetched will be parsed: start the parser while the first answers
+            # are on their way rather than after the first body has arrived.
+            warming = asyncio.create_task(self._warm_parser())
         try:
             outcomes = await asyncio.gather(*(one(feed) for feed in feeds))
         finally:
+            if warming is not None:
+                await warming
             await self._flush_pending()
         report = PollReport(list(outcomes))
         log.info("poll cycle done %s", report.summary())
         return report
+
+    async def _warm_parser(self) -> None:
+        try:
+            await self._parser.start()
+        except Exception as exc:
+            # The first parse starts it again and records any failure on its feed.
+            log.warning("parser did not start ahead of the cycle: %s", exc.__class__.__name__)
 
     async def poll_feed(self, feed: Feed, now: datetime) -> FeedOutcome:
         """Fetch, parse and store one feed; every failure is recorded on the feed, not raised."""

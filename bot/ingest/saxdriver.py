@@ -2,11 +2,12 @@
 
 feedparser builds a Python dictionary for every element it sees, and the biggest part of a
 typical news feed is what briefbot throws away: the full article in `content:encoded` (the
-entry's description is what gets stored), categories and authors. This reader still parses
-every byte with expat, so well-formedness errors and the loose-parser fallback are exactly
-as before; it only stops those elements' events from reaching feedparser. feedparser takes
-the reader from its `PREFERRED_XML_PARSERS` list (bot.ingest.parse puts this module there),
-through the standard `xml.sax.make_parser` driver protocol: a module with `create_parser`.
+entry's description is what gets stored), categories, authors and enclosures. This reader
+still parses every byte with expat, so well-formedness errors and the loose-parser fallback
+are exactly as before; it only stops those elements' events from reaching feedparser.
+feedparser takes the reader from its `PREFERRED_XML_PARSERS` list (bot.ingest.parse puts
+this module there), through the standard `xml.sax.make_parser` driver protocol: a module
+with `create_parser`.
 
 Skipping does not change what parse_feed returns. Full text (`content:encoded`, Atom
 `content`) is dropped only after the same entry had a description or summary with text,
@@ -42,6 +43,7 @@ _UNUSED = frozenset(
         (_DC, "creator"),
         (_DC, "contributor"),
         (_DC, "subject"),
+        ("", "enclosure"),  # becomes a link with rel "enclosure"; only "alternate" ones count
     }
 )
 _ITEMS = frozenset({("", "item"), (_RSS1, "item"), (_RSS090, "item"), (_ATOM, "entry")})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from bot.config.catalog import Catalog
 from bot.db.tables import Feed, ItemTopic
@@ -23,6 +25,18 @@ from bot.matching.personal import PersonalRules
 from bot.matching.stories import assign_stories
 
 log = logging.getLogger(__name__)
+
+
+# Core tables, not the models: the ORM's bulk-insert layer only adds per-row work. Each
+# statement is built once: SQLAlchemy works out a new one's cache key on every execution.
+@functools.cache
+def _insert_verdicts() -> Insert:
+    return insert(VerdictRow.core())
+
+
+@functools.cache
+def _insert_topics() -> Insert:
+    return insert(ItemTopic.core())
 
 
 def rules_version(catalog: Catalog) -> str:
@@ -116,11 +130,10 @@ class MatchingHook:
             topics.extend({"item_id": item_id, "topic_id": t} for t in verdict.topics)
             if ready.signature:
                 clusterable.append((item_id, ready.signature))
-        # Core tables, not the models: the ORM's bulk-insert layer only adds per-row work.
         if verdicts:
-            await session.execute(insert(VerdictRow.core()), verdicts)
+            await session.execute(_insert_verdicts(), verdicts)
         if topics:
-            await session.execute(insert(ItemTopic.core()), topics)
+            await session.execute(_insert_topics(), topics)
         stories = await assign_stories(session=session, feed_id=feed.id, items=clusterable, now=now)
         relevant = sum(1 for v in verdicts if v["relevant"])
         alerts = 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config.settings import Settings
 from bot.db.engine import Database
 from bot.ingest.fetch import Fetcher, FetchPolicy
-from bot.ingest.outcomes import FeedOutcome, PollPolicy
+from bot.ingest.outcomes import FeedOutcome, PollPolicy, PollReport
 from bot.ingest.parsepool import ParserPool
 from bot.ingest.poller import Poller
 from bot.ingest.types import ParsedFeed
@@ -39,25 +40,14 @@ class WatchedParser:
         self.events.append("start")
         await self.inner.start()
 
-    async def parse(
-        self,
-        body: bytes,
-        *,
-        url: str,
-        headers: Mapping[str, str],
-        now: datetime,
-        language: str,
-        max_entries: int,
-    ) -> ParsedFeed:
+    async def parse(self, body: bytes, **options: Any) -> ParsedFeed:
         self.events.append("parse")
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
         try:
             await asyncio.sleep(self.hold_seconds)
             await self.release.wait()
-            return await self.inner.parse(
-                body, url=url, headers=headers, now=now, language=language, max_entries=max_entries
-            )
+            return await self.inner.parse(body, **options)
         finally:
             self.in_flight -= 1
 
@@ -154,14 +144,21 @@ async def add_feeds(engine: AsyncEngine, server: FeedServer, count: int) -> None
         await add_due_feed(Database.on(engine), f"feed-{n}", server.url(f"/{n}.xml"), now=NOW)
 
 
+async def first_cycle(
+    engine: AsyncEngine, server: FeedServer, fetcher: Fetcher, parser: WatchedParser, feeds: int
+) -> tuple[Poller, PollReport]:
+    """A poller over `feeds` new feeds of two entries each, after its first cycle."""
+    await add_feeds(engine, server, feeds)
+    poller = poller_for(engine, fetcher, parser, max_bodies=feeds)
+    return poller, await poller.poll_due_feeds(NOW)
+
+
 async def test_a_never_fetched_feed_starts_the_parser_before_its_body_arrives(
     engine: AsyncEngine, feed_server: FeedServer, tools: tuple[Fetcher, ParserPool]
 ) -> None:
     fetcher, pool = tools
     parser = WatchedParser(pool)
-    await add_feeds(engine, feed_server, 3)
-    poller = poller_for(engine, fetcher, parser, max_bodies=3)
-    first = await poller.poll_due_feeds(NOW)
+    poller, first = await first_cycle(engine, feed_server, fetcher, parser, 3)
     assert first.new_items == 6
     assert parser.events == ["start", "parse", "parse", "parse"]
 
@@ -176,8 +173,7 @@ async def test_a_failed_early_start_costs_nothing_but_the_attempt(
 ) -> None:
     fetcher, pool = tools
     parser = FailingStart(pool)
-    await add_feeds(engine, feed_server, 2)
-    report = await poller_for(engine, fetcher, parser, max_bodies=2).poll_due_feeds(NOW)
+    _, report = await first_cycle(engine, feed_server, fetcher, parser, 2)
     assert [o.error for o in report.outcomes if o.error] == []
     assert report.new_items == 4
     assert parser.events == ["start failed", "parse", "parse"]

@@ -11,7 +11,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
@@ -364,3 +364,29 @@ async def test_many_feeds_writing_at_once_on_sqlite_lose_nothing(
         await engine.dispose()
     assert [o.error for o in report.outcomes if o.error] == []
     assert report.new_items == 50 * 30
+
+
+async def test_a_feed_with_nothing_stored_yet_asks_no_dedupe_question(
+    harness: Harness, engine: AsyncEngine
+) -> None:
+    # A first poll (every feed of a new catalog) has nothing to compare against: the look-up
+    # of stored keys, links and hashes is skipped, and runs again once the feed has items.
+    lookups: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "AS kind" in statement:  # queries.stored_matches
+            lookups.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        harness.server.add("/a.xml", rss(entries(3)), etag='"v1"')
+        await harness.add_feed("a", "/a.xml")
+        first = await harness.poller.poll_due_feeds(NOW)
+        after_first = len(lookups)
+        harness.server.add("/a.xml", rss(entries(4)), etag='"v2"')
+        second = await harness.poller.poll_due_feeds(NOW + timedelta(hours=1))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert (first.new_items, after_first) == (3, 0)
+    assert second.new_items == 1  # the three known entries were recognised
+    assert len(lookups) == 1

@@ -269,15 +269,7 @@ class Poller:
         if self._policy.max_item_age_days is not None:
             horizon = now - timedelta(days=self._policy.max_item_age_days)
             entries = [e for e in entries if e.published_at >= horizon]
-        async with self._readers() as session:
-            stored = await queries.stored_matches(
-                session=session,
-                feed_id=feed.id,
-                keys=[e.key for e in entries],
-                urls=[e.url for e in entries if e.url],
-                hashes=[e.content_hash for e in entries],
-                since=now - REPOST_WINDOW,
-            )
+        stored = await self._stored_matches(feed, entries, now)
         # Links and hashes matter only for entries not stored under their key: those of the
         # stored ones come back too (one statement asks for all), and are set aside here.
         unknown = [e for e in entries if e.key not in stored.keys]
@@ -290,6 +282,24 @@ class Poller:
         return fresh_entries(
             entries, known_keys=stored.keys, seen_urls=seen_urls, seen_hashes=seen_hashes
         )
+
+    async def _stored_matches(
+        self, feed: Feed, entries: Sequence[Entry], now: datetime
+    ) -> queries.StoredMatches:
+        if feed.last_new_item_at is None:
+            # Nothing was ever stored for this feed: its first item sets last_new_item_at in
+            # the same transaction, and items go when their feed goes. A first poll (every
+            # feed of a new catalog) asks the database nothing here.
+            return queries.StoredMatches(set(), set(), set())
+        async with self._readers() as session:
+            return await queries.stored_matches(
+                session=session,
+                feed_id=feed.id,
+                keys=[e.key for e in entries],
+                urls=[e.url for e in entries if e.url],
+                hashes=[e.content_hash for e in entries],
+                since=now - REPOST_WINDOW,
+            )
 
     async def _store(
         self,

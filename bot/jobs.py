@@ -6,6 +6,7 @@ our tables, so a job missed while the process was down is caught up from there o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -61,6 +62,11 @@ def one_at_a_time(
                 await job()
                 if not again:
                     return
+        except asyncio.CancelledError:
+            # Only a shutdown cancels a run (the loop cancels what is left when the service
+            # stops). Every feed and outbox row is written in its own transaction, so the work
+            # resumes on the next start; re-raised, APScheduler would log it as a crash.
+            log.info("job=%s stopped mid-run by the shutdown", job_id)
         finally:
             running = False
 

@@ -213,6 +213,7 @@ async def test_retry_after_37_mid_digest_to_500_chats_pauses_then_sends_each_onc
 # --- D39: SIGKILL between "matched" and "outbox committed", alerts on --------------------------
 
 D39_FEEDS, D39_ENTRIES, D39_CHATS, D39_KILLS = 12, 6, 5, 3
+D39_STAGGER_SECONDS = 0.04
 
 
 @dataclass
@@ -376,7 +377,10 @@ async def _crash_polls(
     corpus = build_corpus(39, feeds=D39_FEEDS, entries=D39_ENTRIES, now=now)
     rng = random.Random(f"d39/{backend}")
     async with FeedServer() as feeds:
-        corpus.serve(feeds)
+        # Answers staggered over half a second: the cycle's feeds commit one after another,
+        # so a kill 0-30 ms after the first commit lands mid-poll however fast storing is.
+        for n, feed in enumerate(corpus.feeds):
+            feeds.add(feed.path, feed.rss(0), delay_seconds=D39_STAGGER_SECONDS * n)
         write_catalog(folder / "feeds.yaml", corpus, feeds)
         catalog = load_catalog(folder / "feeds.yaml", allow_private=True)
         await sync_catalog(database, catalog, now)

@@ -47,6 +47,7 @@ class _Static:
     etag: str | None
     last_modified: str | None
     honour_validators: bool
+    delay_seconds: float = 0.0
 
 
 class FeedServer:
@@ -114,8 +115,10 @@ class FeedServer:
         etag: str | None = None,
         last_modified: str | None = None,
         honour_validators: bool = True,
+        delay_seconds: float = 0.0,
     ) -> None:
-        """Serve a fixed body; with etag/last_modified, answer matching conditional GETs 304."""
+        """Serve a fixed body, `delay_seconds` after the request; with etag/last_modified,
+        answer matching conditional GETs 304."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         static = _Static(
             body=data,
@@ -124,6 +127,7 @@ class FeedServer:
             etag=etag,
             last_modified=last_modified,
             honour_validators=honour_validators,
+            delay_seconds=delay_seconds,
         )
         self._routes[path] = lambda request: self._serve_static(request, static, path)
 
@@ -189,6 +193,8 @@ class FeedServer:
     async def _serve_static(
         self, request: web.Request, static: _Static, path: str
     ) -> web.StreamResponse:
+        if static.delay_seconds:
+            await asyncio.sleep(static.delay_seconds)
         validators: dict[str, str] = {}
         if static.etag is not None:
             validators["ETag"] = static.etag
